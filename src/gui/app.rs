@@ -1,0 +1,224 @@
+//! The app: persisted [`Settings`], one struct per panel, and the runtime
+//! handles (the open project, the running job, a pending file dialog).
+
+use std::path::PathBuf;
+
+use super::command::Command;
+use super::fonts;
+use super::import_panel::ImportPanel;
+use super::jobs::{DialogTarget, JobOutcome, PendingDialog, RunningJob};
+use super::project_panel::{ProjectPanel, ProjectView};
+use super::settings::Settings;
+use crate::store::{ProjectInfo, Store};
+
+/// Live handles: not persisted, not drawn directly.
+#[derive(Default)]
+struct Runtime {
+    project: Option<OpenProject>,
+    job: Option<RunningJob>,
+    dialog: Option<PendingDialog>,
+    /// The last error not tied to a panel, shown in the status bar until dismissed.
+    error: Option<String>,
+    /// A short message for the status bar.
+    status: Option<String>,
+}
+
+struct OpenProject {
+    store: Store,
+    info: ProjectInfo,
+}
+
+pub struct StrataApp {
+    settings: Settings,
+    project_panel: ProjectPanel,
+    import_panel: ImportPanel,
+    runtime: Runtime,
+}
+
+impl StrataApp {
+    /// Builds the app; opens `project` (created if missing), else the last project if it still exists.
+    pub fn new(cc: &eframe::CreationContext<'_>, project: Option<PathBuf>) -> Self {
+        fonts::install(&cc.egui_ctx);
+        let settings: Settings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, Settings::STORAGE_KEY))
+            .unwrap_or_default();
+        let reopen = project.or_else(|| settings.last_project.clone().filter(|p| p.is_file()));
+        let mut app = Self {
+            settings,
+            project_panel: ProjectPanel::default(),
+            import_panel: ImportPanel::default(),
+            runtime: Runtime::default(),
+        };
+        if let Some(path) = reopen {
+            app.apply(Command::OpenProject(path), &cc.egui_ctx);
+        }
+        app
+    }
+
+    fn apply(&mut self, command: Command, ctx: &egui::Context) {
+        match command {
+            Command::OpenProject(path) => self.open_project(path),
+            Command::BrowseProject { create } => {
+                let target = if create {
+                    DialogTarget::NewProject
+                } else {
+                    DialogTarget::OpenProject
+                };
+                self.open_dialog(ctx, target);
+            }
+            Command::BrowseImportSource(kind) => {
+                self.open_dialog(ctx, DialogTarget::ImportSource(kind))
+            }
+            Command::StartImport(request) => {
+                let Some(project) = &self.runtime.project else {
+                    self.runtime.error = Some("Open or create a project first.".into());
+                    return;
+                };
+                if self.runtime.job.is_some() {
+                    return;
+                }
+                let path = project.store.path().to_path_buf();
+                match RunningJob::spawn_import(ctx, path, request) {
+                    Ok(job) => {
+                        self.import_panel.report = None;
+                        self.import_panel.error = None;
+                        self.runtime.job = Some(job);
+                    }
+                    Err(e) => self.runtime.error = Some(format!("could not start the import: {e}")),
+                }
+            }
+            Command::CancelJob => {
+                if let Some(job) = &self.runtime.job {
+                    job.cancel();
+                }
+            }
+        }
+    }
+
+    fn open_project(&mut self, path: PathBuf) {
+        match Store::open(&path).and_then(|store| Ok((store.info()?, store))) {
+            Ok((info, store)) => {
+                self.project_panel.path_text = path.display().to_string();
+                self.settings.remember_project(path);
+                // Show the last import's report, so reopening a project says what is in it.
+                self.import_panel.report = store
+                    .imports()
+                    .ok()
+                    .and_then(|log| serde_json::from_str(&log.first()?.report).ok());
+                self.import_panel.error = None;
+                self.runtime.project = Some(OpenProject { store, info });
+                self.runtime.error = None;
+            }
+            Err(e) => self.runtime.error = Some(e.to_string()),
+        }
+    }
+
+    fn refresh_info(&mut self) {
+        if let Some(project) = &mut self.runtime.project {
+            match project.store.info() {
+                Ok(info) => project.info = info,
+                Err(e) => self.runtime.error = Some(e.to_string()),
+            }
+        }
+    }
+
+    fn open_dialog(&mut self, ctx: &egui::Context, target: DialogTarget) {
+        if self.runtime.dialog.is_some() {
+            return;
+        }
+        match PendingDialog::spawn(ctx, target) {
+            Ok(dialog) => self.runtime.dialog = Some(dialog),
+            Err(e) => self.runtime.error = Some(format!("could not open a file dialog: {e}")),
+        }
+    }
+
+    /// Takes news from the background: a dialog's answer, job progress, a finished job.
+    fn poll_background(&mut self, ctx: &egui::Context) {
+        if let Some(answer) = self.runtime.dialog.as_ref().and_then(PendingDialog::poll) {
+            let target = self.runtime.dialog.take().map(|d| d.target);
+            match (answer, target) {
+                (Some(path), Some(DialogTarget::OpenProject | DialogTarget::NewProject)) => {
+                    self.apply(Command::OpenProject(path), ctx);
+                }
+                (Some(path), Some(DialogTarget::ImportSource(_))) => {
+                    self.import_panel.source_text = path.display().to_string();
+                }
+                _ => {
+                    self.runtime.status =
+                        Some("No file chosen. You can also type the path.".into());
+                }
+            }
+        }
+        let finished = self.runtime.job.as_mut().and_then(RunningJob::poll);
+        if let Some(outcome) = finished {
+            self.runtime.job = None;
+            match outcome {
+                JobOutcome::Import(Ok(report)) => {
+                    self.runtime.status = Some(format!("Imported {}", report.files.join(", ")));
+                    self.import_panel.report = Some(report);
+                }
+                JobOutcome::Import(Err(e)) => self.import_panel.error = Some(e),
+            }
+            self.refresh_info();
+        }
+    }
+
+    fn status_bar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if let Some(error) = &self.runtime.error {
+                ui.colored_label(ui.visuals().error_fg_color, error);
+                if ui.small_button("Dismiss").clicked() {
+                    self.runtime.error = None;
+                }
+            } else if let Some(job) = &self.runtime.job {
+                ui.spinner();
+                ui.label(&job.title);
+            } else if let Some(status) = &self.runtime.status {
+                ui.weak(status);
+            } else {
+                ui.weak("Ready");
+            }
+        });
+    }
+}
+
+impl eframe::App for StrataApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.poll_background(&ctx);
+        let mut commands = Vec::new();
+
+        egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar_ui(ui));
+        egui::Panel::left("project_panel")
+            .resizable(true)
+            .default_size(280.0)
+            .size_range(220.0..=480.0)
+            .show(ui, |ui| {
+                let open = self.runtime.project.as_ref().map(|p| ProjectView {
+                    path: p.store.path(),
+                    info: &p.info,
+                });
+                self.project_panel
+                    .ui(ui, open, &self.settings.recent_projects, &mut commands);
+            });
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                self.import_panel.ui(
+                    ui,
+                    self.runtime.project.is_some(),
+                    self.runtime.job.as_ref(),
+                    &mut commands,
+                );
+            });
+        });
+
+        for command in commands {
+            self.apply(command, &ctx);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, Settings::STORAGE_KEY, &self.settings);
+    }
+}

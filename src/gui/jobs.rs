@@ -1,0 +1,156 @@
+//! Background work for the app: each job runs on a named thread, sends
+//! progress and its outcome over a channel, and wakes the UI to show them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+
+use crate::import::{ImportKind, ImportReport, ImportRequest, run_import};
+use crate::pipeline::{JobContext, Progress};
+use crate::store::Store;
+
+/// What a finished job produced.
+pub enum JobOutcome {
+    Import(Result<ImportReport, String>),
+}
+
+enum JobEvent {
+    Progress(Progress),
+    Done(JobOutcome),
+}
+
+/// A job in flight.
+pub struct RunningJob {
+    pub title: String,
+    pub progress: Option<Progress>,
+    cancel: Arc<AtomicBool>,
+    events: Receiver<JobEvent>,
+}
+
+impl RunningJob {
+    /// Imports `request` into the project at `project` on the thread `strata-import`.
+    /// The thread opens its own connection; SQLite's WAL lets the UI keep reading.
+    pub fn spawn_import(
+        ctx: &egui::Context,
+        project: PathBuf,
+        request: ImportRequest,
+    ) -> std::io::Result<Self> {
+        let title = format!("Importing {}", request.path.display());
+        Self::spawn("strata-import", title, ctx, move |job| {
+            let outcome = Store::open(&project)
+                .map_err(|e| e.to_string())
+                .and_then(|mut store| {
+                    run_import(&mut store, &request, job).map_err(|e| e.to_string())
+                });
+            JobOutcome::Import(outcome)
+        })
+    }
+
+    fn spawn(
+        thread_name: &str,
+        title: String,
+        ctx: &egui::Context,
+        work: impl FnOnce(&JobContext) -> JobOutcome + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let (tx, events) = channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let thread_cancel = Arc::clone(&cancel);
+        let ctx = ctx.clone();
+        std::thread::Builder::new()
+            .name(thread_name.to_owned())
+            .spawn(move || {
+                let progress_tx: Sender<JobEvent> = tx.clone();
+                let progress_ctx = ctx.clone();
+                let on_progress = move |p: Progress| {
+                    // The receiver is gone only when the app closed; nothing left to tell.
+                    let _ = progress_tx.send(JobEvent::Progress(p));
+                    progress_ctx.request_repaint();
+                };
+                let outcome = work(&JobContext::new(&on_progress, &thread_cancel));
+                let _ = tx.send(JobEvent::Done(outcome));
+                ctx.request_repaint();
+            })?;
+        Ok(Self {
+            title,
+            progress: None,
+            cancel,
+            events,
+        })
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelling(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Takes the news: keeps the latest progress, returns the outcome once finished.
+    pub fn poll(&mut self) -> Option<JobOutcome> {
+        loop {
+            match self.events.try_recv() {
+                Ok(JobEvent::Progress(p)) => self.progress = Some(p),
+                Ok(JobEvent::Done(outcome)) => return Some(outcome),
+                Err(TryRecvError::Empty) => return None,
+                Err(TryRecvError::Disconnected) => {
+                    return Some(JobOutcome::Import(Err(
+                        "the job stopped unexpectedly".into()
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// Which field a file dialog fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialogTarget {
+    OpenProject,
+    NewProject,
+    ImportSource(ImportKind),
+}
+
+/// A native file dialog shown off the UI thread (`strata-file-dialog`).
+pub struct PendingDialog {
+    pub target: DialogTarget,
+    answer: Receiver<Option<PathBuf>>,
+}
+
+impl PendingDialog {
+    pub fn spawn(ctx: &egui::Context, target: DialogTarget) -> std::io::Result<Self> {
+        let (tx, answer) = channel();
+        let ctx = ctx.clone();
+        std::thread::Builder::new()
+            .name("strata-file-dialog".into())
+            .spawn(move || {
+                let project_filter =
+                    |d: rfd::FileDialog| d.add_filter("Strata project", &["strata"]);
+                let picked = match target {
+                    DialogTarget::OpenProject => project_filter(rfd::FileDialog::new()).pick_file(),
+                    DialogTarget::NewProject => project_filter(rfd::FileDialog::new())
+                        .set_file_name("project.strata")
+                        .save_file(),
+                    DialogTarget::ImportSource(ImportKind::MovieLens) => {
+                        rfd::FileDialog::new().pick_folder()
+                    }
+                    DialogTarget::ImportSource(_) => rfd::FileDialog::new()
+                        .add_filter("CSV", &["csv", "gz", "tsv", "txt"])
+                        .pick_file(),
+                };
+                let _ = tx.send(picked);
+                ctx.request_repaint();
+            })?;
+        Ok(Self { target, answer })
+    }
+
+    /// `Some(answer)` once the dialog closed; `Some(None)` when cancelled or unavailable.
+    pub fn poll(&self) -> Option<Option<PathBuf>> {
+        match self.answer.try_recv() {
+            Ok(answer) => Some(answer),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(None),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// What the app remembers between runs. New fields need `#[serde(default)]` semantics,
+/// which the struct-level attribute gives, so older saved settings still load.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The project open when the app last closed; reopened at start.
+    pub last_project: Option<PathBuf>,
+    /// Recently opened projects, newest first.
+    pub recent_projects: Vec<PathBuf>,
+}
+
+impl Settings {
+    pub const STORAGE_KEY: &'static str = "strata.settings";
+    const MAX_RECENT: usize = 8;
+
+    pub fn remember_project(&mut self, path: PathBuf) {
+        self.recent_projects.retain(|p| *p != path);
+        self.recent_projects.insert(0, path.clone());
+        self.recent_projects.truncate(Self::MAX_RECENT);
+        self.last_project = Some(path);
+    }
+}

@@ -1,0 +1,204 @@
+//! Importers: catalogues, histories, raw orders exports and MovieLens folders.
+//!
+//! Every import parses and validates the whole input first, then writes it in
+//! one transaction. A structural fault (encoding, quoting, columns, conflicting
+//! duplicates) is an error naming file and line, and writes nothing; a bad row
+//! is skipped and counted by reason in the [`ImportReport`], never dropped silently.
+
+mod catalogue;
+mod columns;
+mod dates;
+mod history;
+mod movielens;
+mod orders;
+mod report;
+mod source;
+mod table;
+
+pub use columns::{ColumnOverride, Role};
+pub use dates::parse_timestamp;
+pub use orders::is_service_code;
+pub use report::{BadLine, ImportReport, MAX_BAD_LINES, SkipReason};
+pub use table::MAX_FIELD_BYTES;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::pipeline::{Cancelled, JobContext};
+use crate::store::{ImportBatch, Store, StoreError, WriteError};
+
+/// What kind of file is being imported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// A catalogue: id, title, description, category, other columns kept.
+    Items,
+    /// Histories: user, item, time, quantity or rating.
+    Interactions,
+    /// A raw orders export (UCI Online Retail layout): items and histories derived.
+    Orders,
+    /// A MovieLens folder: movies.csv + ratings.csv.
+    MovieLens,
+}
+
+impl ImportKind {
+    pub const ALL: [ImportKind; 4] = [
+        ImportKind::Items,
+        ImportKind::Interactions,
+        ImportKind::Orders,
+        ImportKind::MovieLens,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportKind::Items => "items",
+            ImportKind::Interactions => "interactions",
+            ImportKind::Orders => "orders",
+            ImportKind::MovieLens => "movielens",
+        }
+    }
+}
+
+impl fmt::Display for ImportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One import to run: a kind, a file (a folder for MovieLens) and column overrides.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportRequest {
+    pub kind: ImportKind,
+    pub path: PathBuf,
+    pub overrides: Vec<ColumnOverride>,
+}
+
+/// Why an import wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{}: {reason}", at(.path, *.line))]
+    Format {
+        path: PathBuf,
+        line: Option<u64>,
+        reason: String,
+    },
+
+    #[error("{}:1: no {role} column (looked for names like {looked_for}); the columns are: {columns}; name one with --map {role}=COLUMN", .path.display())]
+    MissingColumn {
+        path: PathBuf,
+        role: Role,
+        looked_for: String,
+        columns: String,
+    },
+
+    #[error("{}: nothing imported: {reason}", .path.display())]
+    NothingImported { path: PathBuf, reason: String },
+
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
+}
+
+impl From<WriteError> for ImportError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Store(e) => ImportError::Store(e),
+            WriteError::Cancelled(c) => ImportError::Cancelled(c),
+        }
+    }
+}
+
+fn at(path: &Path, line: Option<u64>) -> String {
+    match line {
+        Some(line) => format!("{}:{line}", path.display()),
+        None => path.display().to_string(),
+    }
+}
+
+/// Parses `request` fully, then writes it to `store` in one transaction.
+pub fn run_import(
+    store: &mut Store,
+    request: &ImportRequest,
+    job: &JobContext,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let mut report = ImportReport {
+        kind: request.kind.name().to_owned(),
+        ..ImportReport::default()
+    };
+    let batch = parse(store, request, &mut report, job)?;
+    if batch.items.is_empty() && batch.interactions.is_empty() {
+        let reasons: Vec<String> = report
+            .skipped
+            .iter()
+            .map(|(r, n)| format!("{n} {}", r.describe()))
+            .collect();
+        return Err(ImportError::NothingImported {
+            path: request.path.clone(),
+            reason: format!(
+                "all {} rows were skipped ({})",
+                report.rows_read,
+                reasons.join("; ")
+            ),
+        });
+    }
+    report.items_imported = batch.items.len() as u64;
+    report.interactions_imported = batch.interactions.len() as u64;
+    report.seconds = started.elapsed().as_secs_f64();
+    let report_json = serde_json::to_string(&report).unwrap_or_default();
+    store.write_import(
+        &batch,
+        request.kind.name(),
+        &request.path.display().to_string(),
+        &report_json,
+        job,
+    )?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn parse(
+    store: &Store,
+    request: &ImportRequest,
+    report: &mut ImportReport,
+    job: &JobContext,
+) -> Result<ImportBatch, ImportError> {
+    let path = request.path.as_path();
+    let overrides = request.overrides.as_slice();
+    match request.kind {
+        ImportKind::Items => {
+            let table = table::Table::open(path)?;
+            let items = catalogue::parse_items(&table, overrides, report, job)?;
+            Ok(ImportBatch {
+                items,
+                interactions: vec![],
+            })
+        }
+        ImportKind::Interactions => {
+            let table = table::Table::open(path)?;
+            let known = store.item_ids()?;
+            let interactions = history::parse_interactions(&table, overrides, &known, report, job)?;
+            Ok(ImportBatch {
+                items: vec![],
+                interactions,
+            })
+        }
+        ImportKind::Orders => {
+            let table = table::Table::open(path)?;
+            orders::parse_orders(&table, overrides, report, job)
+        }
+        ImportKind::MovieLens => movielens::parse_movielens(store, path, report, job),
+    }
+}

@@ -1,0 +1,137 @@
+//! What an import did, row by row: counts, skips by reason, the first bad lines.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::columns::Role;
+
+/// Most bad lines listed by line number; the rest are only counted.
+pub const MAX_BAD_LINES: usize = 20;
+
+/// Why a row was left out. Rows are skipped only for these reasons, and always counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    NoItemId,
+    NoTitle,
+    NoUserId,
+    UnknownItem,
+    BadTimestamp,
+    BadQuantity,
+    NonPositiveQuantity,
+    BadRating,
+    CancelledInvoice,
+    NoCustomer,
+    ServiceCode,
+}
+
+impl SkipReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::NoItemId => "no item id",
+            SkipReason::NoTitle => "no title or description",
+            SkipReason::NoUserId => "no user id",
+            SkipReason::UnknownItem => "item not in the catalogue",
+            SkipReason::BadTimestamp => "time not in a known format",
+            SkipReason::BadQuantity => "quantity is not a number",
+            SkipReason::NonPositiveQuantity => "quantity zero or negative (returns, adjustments)",
+            SkipReason::BadRating => "rating is not a number",
+            SkipReason::CancelledInvoice => "cancelled invoice (number starts with C)",
+            SkipReason::NoCustomer => "no customer id",
+            SkipReason::ServiceCode => "not a product (postage, fees, vouchers, manual lines)",
+        }
+    }
+}
+
+/// One bad line, for the user to find in their file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BadLine {
+    pub file: String,
+    pub line: u64,
+    pub reason: SkipReason,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImportReport {
+    pub kind: String,
+    pub files: Vec<String>,
+    pub encoding: String,
+    pub columns: BTreeMap<Role, String>,
+    pub rows_read: u64,
+    pub items_imported: u64,
+    pub interactions_imported: u64,
+    /// Rows that repeated an earlier row's key and were merged into it (quantities summed).
+    pub merged_duplicates: u64,
+    pub skipped: BTreeMap<SkipReason, u64>,
+    pub bad_lines: Vec<BadLine>,
+    pub seconds: f64,
+}
+
+impl ImportReport {
+    pub fn skip(&mut self, file: &str, line: u64, reason: SkipReason) {
+        *self.skipped.entry(reason).or_default() += 1;
+        if self.bad_lines.len() < MAX_BAD_LINES {
+            self.bad_lines.push(BadLine {
+                file: file.to_owned(),
+                line,
+                reason,
+            });
+        }
+    }
+
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    pub fn skipped_count(&self, reason: SkipReason) -> u64 {
+        self.skipped.get(&reason).copied().unwrap_or(0)
+    }
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Imported {} ({}) from {}",
+            self.kind,
+            self.encoding,
+            self.files.join(", ")
+        )?;
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|(role, col)| format!("{role}={col}"))
+            .collect();
+        writeln!(f, "  columns: {}", columns.join(", "))?;
+        writeln!(f, "  rows read:            {:>9}", self.rows_read)?;
+        writeln!(f, "  items imported:       {:>9}", self.items_imported)?;
+        writeln!(
+            f,
+            "  interactions imported:{:>9}",
+            self.interactions_imported
+        )?;
+        if self.merged_duplicates > 0 {
+            writeln!(f, "  merged duplicates:    {:>9}", self.merged_duplicates)?;
+        }
+        writeln!(f, "  skipped:              {:>9}", self.skipped_total())?;
+        for (reason, count) in &self.skipped {
+            writeln!(f, "    {:>9}  {}", count, reason.describe())?;
+        }
+        if !self.bad_lines.is_empty() {
+            writeln!(f, "  first skipped lines:")?;
+            for bad in &self.bad_lines {
+                writeln!(
+                    f,
+                    "    {}:{}: {}",
+                    bad.file,
+                    bad.line,
+                    bad.reason.describe()
+                )?;
+            }
+        }
+        write!(f, "  took {:.2} s", self.seconds)
+    }
+}

@@ -1,0 +1,290 @@
+//! A decoded CSV file read record by record with line numbers, checked for the
+//! structural faults that must stop an import: empty file, header only, a
+//! wrong number of fields, an unbalanced quote, a field too large to be real.
+
+use std::path::{Path, PathBuf};
+
+use csv::StringRecord;
+
+use super::ImportError;
+use super::columns::{ColumnMap, ColumnOverride, Role};
+use super::source::{self, DecodedText};
+use crate::pipeline::JobContext;
+
+/// A field larger than this means a broken file (a runaway quote, a pasted blob).
+pub const MAX_FIELD_BYTES: usize = 1 << 20;
+
+const RECORDS_PER_PROGRESS: u64 = 25_000;
+
+pub struct Table {
+    pub path: PathBuf,
+    pub headers: Vec<String>,
+    pub encoding: &'static str,
+    text: String,
+    /// Field separator, sniffed from the header line.
+    delimiter: u8,
+}
+
+impl Table {
+    /// Reads, decodes and checks the header of `path`.
+    pub fn open(path: &Path) -> Result<Self, ImportError> {
+        let bytes = source::read_bytes(path)?;
+        let DecodedText { text, encoding } = source::decode(path, bytes)?;
+        Self::from_text(path, text, encoding)
+    }
+
+    pub fn from_text(
+        path: &Path,
+        text: String,
+        encoding: &'static str,
+    ) -> Result<Self, ImportError> {
+        let format_err = |line: Option<u64>, reason: String| ImportError::Format {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        };
+        if text.trim().is_empty() {
+            return Err(format_err(None, "the file is empty".into()));
+        }
+        let first_line = text.lines().next().unwrap_or_default();
+        let delimiter = sniff_delimiter(first_line);
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut header = StringRecord::new();
+        let has_header = reader
+            .read_record(&mut header)
+            .map_err(|e| format_err(Some(1), csv_reason(&e)))?;
+        if !has_header {
+            return Err(format_err(None, "the file is empty".into()));
+        }
+        let headers: Vec<String> = header
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
+            .collect();
+        if headers.iter().all(String::is_empty) {
+            return Err(format_err(
+                Some(1),
+                "the first line must name the columns, but it is blank".into(),
+            ));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            headers,
+            encoding,
+            text,
+            delimiter,
+        })
+    }
+
+    /// Calls `row` with (line number, record) for every data record, reporting progress
+    /// by bytes. Stops at the first structural fault, or when `row` fails or the job is cancelled.
+    pub fn for_each_record(
+        &self,
+        job: &JobContext,
+        mut row: impl FnMut(u64, &StringRecord) -> Result<(), ImportError>,
+    ) -> Result<u64, ImportError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(self.text.as_bytes());
+        let expected = self.headers.len();
+        let total_bytes = self.text.len() as u64;
+        let mut record = StringRecord::new();
+        let mut count = 0u64;
+        // Start (line, byte) of the last record if it spans lines: a quote left open runs to EOF.
+        let mut last_multiline = None;
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line());
+                    return Err(self.format_err(line, csv_reason(&e)));
+                }
+            }
+            let line = record.position().map_or(0, |p| p.line());
+            if let Some((column, field)) = record
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.len() > MAX_FIELD_BYTES)
+            {
+                return Err(self.format_err(
+                    Some(line),
+                    format!(
+                        "field {} ({}) is {:.1} MB, over the {} MiB limit; is a quote unbalanced?",
+                        column + 1,
+                        self.headers.get(column).map_or("unnamed", String::as_str),
+                        field.len() as f64 / 1e6,
+                        MAX_FIELD_BYTES >> 20
+                    ),
+                ));
+            }
+            let multiline = record.iter().any(|f| f.contains('\n'));
+            if record.len() != expected {
+                let reason = if multiline {
+                    unbalanced_quote(&record)
+                } else {
+                    format!(
+                        "expected {expected} fields like the header, found {}",
+                        record.len()
+                    )
+                };
+                return Err(self.format_err(Some(line), reason));
+            }
+            last_multiline = multiline.then(|| (line, record.position().map_or(0, |p| p.byte())));
+            row(line, &record)?;
+            count += 1;
+            if count.is_multiple_of(RECORDS_PER_PROGRESS) {
+                job.check()?;
+                let done = record.position().map_or(0, |p| p.byte());
+                job.progress("reading", done, total_bytes);
+            }
+        }
+        if count == 0 {
+            return Err(self.format_err(None, "the file has a header but no rows".into()));
+        }
+        if let Some((line, byte)) = last_multiline {
+            // A closed quoted field has an even number of quotes; ending inside one leaves it odd.
+            let rest = self.text.get(byte as usize..).unwrap_or_default();
+            if rest.matches('"').count() % 2 == 1 {
+                let lines = rest.trim_end().matches('\n').count() + 1;
+                return Err(self.format_err(
+                    Some(line),
+                    format!("a quoted field opened on this line never closes (unbalanced \"); the record runs on for {lines} lines to the end of the file"),
+                ));
+            }
+        }
+        job.progress("reading", total_bytes, total_bytes);
+        Ok(count)
+    }
+
+    pub fn format_err(&self, line: Option<u64>, reason: String) -> ImportError {
+        ImportError::Format {
+            path: self.path.clone(),
+            line,
+            reason,
+        }
+    }
+}
+
+fn unbalanced_quote(record: &StringRecord) -> String {
+    let lines = record
+        .iter()
+        .map(|f| f.matches('\n').count())
+        .sum::<usize>()
+        + 1;
+    format!(
+        "a quoted field opened on this line never closes (unbalanced \"); the record runs on for {lines} lines"
+    )
+}
+
+/// Comma unless the header has more semicolons or tabs (European Excel, TSV).
+fn sniff_delimiter(header: &str) -> u8 {
+    let count = |c| header.matches(c).count();
+    let (commas, semis, tabs) = (count(','), count(';'), count('\t'));
+    if tabs > commas && tabs >= semis {
+        b'\t'
+    } else if semis > commas {
+        b';'
+    } else {
+        b','
+    }
+}
+
+fn csv_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("expected {expected_len} fields, found {len}")
+        }
+        _ => e.to_string(),
+    }
+}
+
+impl Table {
+    /// Maps this file's header to `roles`, honouring the user's overrides.
+    pub fn columns(
+        &self,
+        roles: &[Role],
+        overrides: &[ColumnOverride],
+    ) -> Result<ColumnMap, ImportError> {
+        ColumnMap::resolve(&self.headers, roles, overrides)
+            .map_err(|reason| self.format_err(Some(1), reason))
+    }
+
+    /// The column for `role`, or an error listing the columns the file does have.
+    pub fn required(&self, map: &ColumnMap, role: Role) -> Result<usize, ImportError> {
+        map.get(role).ok_or_else(|| ImportError::MissingColumn {
+            path: self.path.clone(),
+            role,
+            looked_for: role.example_names(),
+            columns: self.headers.join(", "),
+        })
+    }
+
+    /// The file name for reports.
+    pub fn file_name(&self) -> String {
+        self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> Result<Table, ImportError> {
+        Table::from_text(Path::new("t.csv"), text.to_owned(), "UTF-8")
+    }
+
+    fn rows(text: &str) -> Result<Vec<(u64, Vec<String>)>, String> {
+        let t = table(text).map_err(|e| e.to_string())?;
+        let mut out = vec![];
+        t.for_each_record(&JobContext::silent(), |line, r| {
+            out.push((line, r.iter().map(str::to_owned).collect()));
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    #[test]
+    fn line_numbers_count_multiline_fields() {
+        let got = rows("id,title\n1,\"two\nlines\"\n2,b\n").unwrap();
+        assert_eq!(got[0].0, 2);
+        assert_eq!(got[1].0, 4);
+    }
+
+    #[test]
+    fn structural_faults_name_the_line() {
+        assert_eq!(rows("").unwrap_err(), "t.csv: the file is empty");
+        assert_eq!(
+            rows("id,title\n").unwrap_err(),
+            "t.csv: the file has a header but no rows"
+        );
+        assert!(
+            rows("id,title\n1,a\n2,b,c\n")
+                .unwrap_err()
+                .starts_with("t.csv:3: expected 2 fields")
+        );
+        let e = rows("id,title\n1,a\n2,\"b\n3,c\n4,d\n").unwrap_err();
+        assert!(
+            e.starts_with("t.csv:3: a quoted field opened on this line never closes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn semicolons_and_tabs_are_sniffed() {
+        assert_eq!(rows("id;title\n1;a\n").unwrap()[0].1, ["1", "a"]);
+        assert_eq!(rows("id\ttitle\n1\ta,b\n").unwrap()[0].1, ["1", "a,b"]);
+    }
+}

@@ -1,0 +1,9 @@
+//! Strata's core library: project store, importers and the pipeline that the
+//! command line and the desktop app both drive.
+//!
+//! Nothing here outside [`gui`] knows that a user interface exists.
+
+pub mod gui;
+pub mod import;
+pub mod pipeline;
+pub mod store;

@@ -1,0 +1,170 @@
+//! `strata`: with no subcommand, the desktop app; otherwise the command line.
+//! Both drive the same core library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use strata::import::{ColumnOverride, ImportKind, ImportRequest, run_import};
+use strata::pipeline::{JobContext, Progress};
+use strata::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "Interest layers and per-layer recommendations from your own catalogue and histories.\n\nRun with no subcommand to open the desktop app."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Project to open in the desktop app.
+    #[arg(long, value_name = "FILE")]
+    project: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import a catalogue, histories, an orders export or a MovieLens folder into a project.
+    Import(ImportArgs),
+    /// Show a project's counts: items, users, interactions, time span.
+    Info(InfoArgs),
+}
+
+#[derive(Args)]
+struct ProjectArg {
+    /// The project file (created if missing).
+    #[arg(long, value_name = "FILE")]
+    project: PathBuf,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
+struct ImportArgs {
+    #[command(flatten)]
+    project: ProjectArg,
+    /// An items file: id, title, description, category (other columns are kept).
+    #[arg(long, value_name = "FILE", group = "source")]
+    items: Option<PathBuf>,
+    /// An interactions file: user, item, time, quantity or rating.
+    #[arg(long, value_name = "FILE", group = "source")]
+    interactions: Option<PathBuf>,
+    /// A raw orders export (e.g. UCI Online Retail); items and histories are derived.
+    #[arg(long, value_name = "FILE", group = "source")]
+    orders: Option<PathBuf>,
+    /// A MovieLens folder holding movies.csv and ratings.csv.
+    #[arg(long, value_name = "DIR", group = "source")]
+    movielens: Option<PathBuf>,
+    /// Override a column: ROLE=COLUMN, e.g. --map title=Description. Roles: item_id, title,
+    /// description, category, user_id, timestamp, quantity, rating, basket.
+    #[arg(long = "map", value_name = "ROLE=COLUMN")]
+    overrides: Vec<ColumnOverride>,
+    /// Print the import report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct InfoArgs {
+    #[command(flatten)]
+    project: ProjectArg,
+    /// Print JSON: {"items":…,"users":…,"interactions":…,"first_ts":…,"last_ts":…}.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => strata::gui::run(cli.project),
+        Some(Command::Import(args)) => import(args),
+        Some(Command::Info(args)) => info(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(project: &Path) -> anyhow::Result<Store> {
+    Ok(Store::open(project)?)
+}
+
+fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let (kind, path) = [
+        (ImportKind::Items, args.items),
+        (ImportKind::Interactions, args.interactions),
+        (ImportKind::Orders, args.orders),
+        (ImportKind::MovieLens, args.movielens),
+    ]
+    .into_iter()
+    .find_map(|(kind, path)| Some((kind, path?)))
+    .context("name a file to import: --items, --interactions, --orders or --movielens")?;
+    let mut store = open(&args.project.project)?;
+    let request = ImportRequest {
+        kind,
+        path,
+        overrides: args.overrides,
+    };
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg:>8} [{bar:40}] {percent:>3}%")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let on_progress = |p: Progress| {
+        bar.set_message(p.stage);
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    };
+    let cancel = AtomicBool::new(false);
+    let report = run_import(
+        &mut store,
+        &request,
+        &JobContext::new(&on_progress, &cancel),
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
+}
+
+fn info(args: InfoArgs) -> anyhow::Result<()> {
+    let store = open(&args.project.project)?;
+    let info = store.info()?;
+    if args.json {
+        println!("{}", serde_json::to_string(&info)?);
+        return Ok(());
+    }
+    println!("project:      {}", store.path().display());
+    println!("items:        {}", info.items);
+    println!("users:        {}", info.users);
+    println!("interactions: {}", info.interactions);
+    match (info.first_ts, info.last_ts) {
+        (Some(first), Some(last)) => println!(
+            "time span:    {} … {} ({} days)",
+            format_ts(first),
+            format_ts(last),
+            (last - first) / 86_400
+        ),
+        _ => println!("time span:    no timed interactions"),
+    }
+    Ok(())
+}
+
+fn format_ts(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0).map_or_else(
+        || ts.to_string(),
+        |dt| dt.format("%Y-%m-%d %H:%M").to_string(),
+    )
+}

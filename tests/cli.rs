@@ -1,0 +1,166 @@
+//! The `strata` binary as a user runs it (issue #2).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::data;
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn import_then_info_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("new.strata");
+    let p = project.to_str().unwrap();
+    let items = data("shop_items.csv");
+    let out = strata(&["import", "--project", p, "--items", items.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("items imported:               5"),
+        "{}",
+        stdout(&out)
+    );
+    let history = data("shop_interactions.csv");
+    let out = strata(&[
+        "import",
+        "--project",
+        p,
+        "--interactions",
+        history.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["interactions_imported"], 7);
+    assert_eq!(report["skipped"]["unknown_item"], 1);
+
+    let out = strata(&["info", "--project", p, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let info: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (
+            info["items"].as_u64(),
+            info["users"].as_u64(),
+            info["interactions"].as_u64()
+        ),
+        (Some(5), Some(3), Some(7))
+    );
+    let out = strata(&["info", "--project", p]);
+    assert!(
+        stdout(&out).contains("time span:    2024-03-01 10:00 … 2024-05-20 12:00"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn movielens_and_map_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.strata");
+    let out = strata(&[
+        "import",
+        "--project",
+        p.to_str().unwrap(),
+        "--movielens",
+        data("movielens-tiny").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = dir.path().join("odd.csv");
+    std::fs::write(&csv, "code,label\nz1,Zither\n").unwrap();
+    let out = strata(&[
+        "import",
+        "--project",
+        p.to_str().unwrap(),
+        "--items",
+        csv.to_str().unwrap(),
+        "--map",
+        "item_id=code",
+        "--map",
+        "title=label",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = strata(&["info", "--project", p.to_str().unwrap(), "--json"]);
+    assert!(stdout(&out).contains(r#""items":5"#), "{}", stdout(&out));
+}
+
+#[test]
+fn errors_exit_nonzero_with_one_line_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("e.strata");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "item_id,title\n1,a\n2,b,c\n").unwrap();
+    let out = strata(&[
+        "import",
+        "--project",
+        p.to_str().unwrap(),
+        "--items",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("bad.csv:3: expected 2 fields"),
+        "{err}"
+    );
+
+    let not_project = dir.path().join("notes.txt");
+    std::fs::write(
+        &not_project,
+        "hello, this is not a database at all, just a text file here.",
+    )
+    .unwrap();
+    let out = strata(&["info", "--project", not_project.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not a Strata project"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn help_everywhere() {
+    for args in [&["--help"][..], &["import", "--help"], &["info", "--help"]] {
+        let out = strata(args);
+        assert!(out.status.success());
+        assert!(stdout(&out).contains("Usage: strata"), "{}", stdout(&out));
+    }
+    let out = strata(&["import", "--help"]);
+    for flag in [
+        "--items",
+        "--interactions",
+        "--orders",
+        "--movielens",
+        "--map",
+        "--project",
+    ] {
+        assert!(stdout(&out).contains(flag), "{flag}");
+    }
+    // Two sources at once is a usage error, not a guess.
+    let out = strata(&[
+        "import",
+        "--project",
+        "x.strata",
+        "--items",
+        "a.csv",
+        "--orders",
+        "b.csv",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,69 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use strata::import::{
+    ColumnOverride, ImportError, ImportKind, ImportReport, ImportRequest, run_import,
+};
+use strata::pipeline::JobContext;
+use strata::store::Store;
+
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+pub fn request(kind: ImportKind, path: impl Into<PathBuf>, overrides: &[&str]) -> ImportRequest {
+    ImportRequest {
+        kind,
+        path: path.into(),
+        overrides: overrides
+            .iter()
+            .map(|o| o.parse::<ColumnOverride>().unwrap())
+            .collect(),
+    }
+}
+
+pub fn import(
+    store: &mut Store,
+    kind: ImportKind,
+    path: impl Into<PathBuf>,
+) -> Result<ImportReport, ImportError> {
+    run_import(store, &request(kind, path, &[]), &JobContext::silent())
+}
+
+/// Every row of every table, in a stable order: two equal dumps mean an unchanged project.
+pub fn dump(path: &Path) -> String {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = String::new();
+    for table in tables {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+            .unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |row| {
+                let cells: Vec<String> = (0..n)
+                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                    .collect();
+                Ok(cells.join("|"))
+            })
+            .unwrap();
+        out.push_str(&table);
+        out.push('\n');
+        for row in rows {
+            out.push_str(&row.unwrap());
+            out.push('\n');
+        }
+    }
+    out
+}

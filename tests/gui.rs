@@ -1,0 +1,111 @@
+//! The first window, driven with egui_kittest: create a project, import a
+//! small fixture through the real import code, see the counts (issue #2).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::data;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use strata::gui::StrataApp;
+
+/// Steps the app until `label` is on screen (the import runs on its own thread).
+fn step_until(harness: &mut Harness<'_, StrataApp>, label: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while harness.query_by_label(label).is_none() {
+        assert!(Instant::now() < deadline, "'{label}' never appeared");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn create_project_import_fixture_and_see_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("gui.strata");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .build_eframe(|cc| StrataApp::new(cc, None));
+
+    harness.get_by_label("Project file").focus();
+    harness.run();
+    harness
+        .get_by_label("Project file")
+        .type_text(project.to_str().unwrap());
+    harness.run();
+    harness.get_by_label("Open or create").click();
+    harness.run();
+    assert!(project.is_file(), "the project file was created");
+    harness.get_by_label("0 items");
+
+    harness.get_by_label("Items (catalogue)").click();
+    harness.run();
+    harness.get_by_label("File to import").focus();
+    harness.run();
+    harness
+        .get_by_label("File to import")
+        .type_text(data("shop_items.csv").to_str().unwrap());
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Import")
+        .click();
+    step_until(&mut harness, "5 items");
+    harness.get_by_label_contains("Imported 5 items and 0 interactions");
+
+    harness.get_by_label("Interactions (histories)").click();
+    harness.run();
+    harness.get_by_label("File to import").focus();
+    harness.run();
+    // Select the old path and type over it.
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::A]);
+    harness.run();
+    harness
+        .get_by_label("File to import")
+        .type_text(data("shop_interactions.csv").to_str().unwrap());
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Import")
+        .click();
+    step_until(&mut harness, "7 interactions");
+    harness.get_by_label("3 users");
+    // The report shows the skips by reason.
+    harness.get_by_label_contains("item not in the catalogue");
+    harness.get_by_label_contains("time not in a known format");
+}
+
+#[test]
+fn a_broken_file_shows_the_error_and_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("gui.strata");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "item_id,title\n1,a\n2,b,c\n").unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.run();
+    harness.get_by_label("Items (catalogue)").click();
+    harness.run();
+    harness.get_by_label("File to import").focus();
+    harness.run();
+    harness
+        .get_by_label("File to import")
+        .type_text(bad.to_str().unwrap());
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Import")
+        .click();
+    step_until(&mut harness, "0 items");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while harness
+        .query_by_label_contains("Import failed, nothing was written")
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "no error shown");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.get_by_label_contains("bad.csv:3: expected 2 fields");
+}

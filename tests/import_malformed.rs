@@ -1,0 +1,451 @@
+//! A corpus of malformed inputs (issue #2): each gets the intended error or skip
+//! count, none panics, and a failed import leaves the project exactly as it was.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{data, dump, import, request};
+use strata::import::{ImportError, ImportKind, ImportReport, SkipReason, run_import};
+use strata::pipeline::JobContext;
+use strata::store::Store;
+
+/// A project that already holds the shop fixture, so "unchanged" is a real check.
+struct Fixture {
+    dir: tempfile::TempDir,
+    project: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p.strata");
+        let mut store = Store::open(&project).unwrap();
+        import(&mut store, ImportKind::Items, data("shop_items.csv")).unwrap();
+        import(
+            &mut store,
+            ImportKind::Interactions,
+            data("shop_interactions.csv"),
+        )
+        .unwrap();
+        Self { dir, project }
+    }
+
+    fn file(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// Runs the import, expects an error containing every `needle`, and an unchanged project.
+    fn rejects(
+        &self,
+        kind: ImportKind,
+        path: &Path,
+        overrides: &[&str],
+        needles: &[&str],
+    ) -> String {
+        let before = dump(&self.project);
+        let mut store = Store::open(&self.project).unwrap();
+        let err = run_import(
+            &mut store,
+            &request(kind, path, overrides),
+            &JobContext::silent(),
+        )
+        .expect_err("the import should fail");
+        drop(store);
+        let msg = err.to_string();
+        for needle in needles {
+            assert!(msg.contains(needle), "{msg:?} should contain {needle:?}");
+        }
+        assert!(!msg.contains('\n'), "one line: {msg:?}");
+        assert_eq!(
+            dump(&self.project),
+            before,
+            "the project changed after: {msg}"
+        );
+        msg
+    }
+
+    fn accepts(&self, kind: ImportKind, path: &Path) -> ImportReport {
+        let mut store = Store::open(&self.project).unwrap();
+        import(&mut store, kind, path).unwrap()
+    }
+}
+
+const ITEMS: ImportKind = ImportKind::Items;
+const HISTORY: ImportKind = ImportKind::Interactions;
+
+#[test]
+fn empty_file() {
+    let f = Fixture::new();
+    let p = f.file("empty.csv", "");
+    f.rejects(ITEMS, &p, &[], &["empty.csv: the file is empty"]);
+}
+
+#[test]
+fn blank_lines_only() {
+    let f = Fixture::new();
+    let p = f.file("blank.csv", "\n \n\r\n");
+    f.rejects(ITEMS, &p, &[], &["blank.csv: the file is empty"]);
+}
+
+#[test]
+fn header_only() {
+    let f = Fixture::new();
+    let p = f.file("header.csv", "item_id,title\n");
+    f.rejects(
+        ITEMS,
+        &p,
+        &[],
+        &["header.csv: the file has a header but no rows"],
+    );
+}
+
+#[test]
+fn unbalanced_quote() {
+    let f = Fixture::new();
+    let p = f.file(
+        "quote.csv",
+        "item_id,title\nq1,Fine\nq2,\"Broken title\nq3,Lost\nq4,Also lost\n",
+    );
+    f.rejects(ITEMS, &p, &[], &["quote.csv:3:", "never closes"]);
+}
+
+#[test]
+fn wrong_column_count() {
+    let f = Fixture::new();
+    let p = f.file(
+        "cols.csv",
+        "item_id,title,category\nw1,One,A\nw2,Two,B,extra\n",
+    );
+    f.rejects(
+        ITEMS,
+        &p,
+        &[],
+        &["cols.csv:3:", "expected 3 fields", "found 4"],
+    );
+}
+
+#[test]
+fn no_id_column() {
+    let f = Fixture::new();
+    let p = f.file("noid.csv", "title,category\nMug,Kitchen\n");
+    f.rejects(
+        ITEMS,
+        &p,
+        &[],
+        &[
+            "noid.csv:1: no item_id column",
+            "the columns are: title, category",
+            "--map item_id=COLUMN",
+        ],
+    );
+}
+
+#[test]
+fn invalid_utf8_that_is_not_gbk_either() {
+    let f = Fixture::new();
+    let p = f.file(
+        "bytes.csv",
+        b"item_id,title\nb1,ok\nb2,\xFF\xFE\xFF broken\n",
+    );
+    f.rejects(ITEMS, &p, &[], &["bytes.csv:3:", "0xFF", "not GBK/GB18030"]);
+}
+
+#[test]
+fn latin1_text_is_refused_not_misread_as_chinese() {
+    let f = Fixture::new();
+    let p = f.file(
+        "latin1.csv",
+        b"item_id,title\nl1,Caf\xE9 cr\xE8me br\xFBl\xE9e\n",
+    );
+    f.rejects(ITEMS, &p, &[], &["latin1.csv:2:", "UTF-8"]);
+}
+
+#[test]
+fn binary_file() {
+    let f = Fixture::new();
+    let p = f.file("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00");
+    f.rejects(
+        ITEMS,
+        &p,
+        &[],
+        &["image.csv:3:", "binary file", "not CSV text"],
+    );
+}
+
+#[test]
+fn excel_workbook_instead_of_csv() {
+    let f = Fixture::new();
+    let p = f.file(
+        "items.xlsx",
+        b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00",
+    );
+    f.rejects(
+        ITEMS,
+        &p,
+        &[],
+        &["items.xlsx:", "Excel workbook", "CSV UTF-8"],
+    );
+}
+
+#[test]
+fn duplicate_item_ids_with_conflicting_titles() {
+    let f = Fixture::new();
+    let p = f.file(
+        "dups.csv",
+        "item_id,title\nd1,Red mug\nd2,Plate\nd1,Blue mug\n",
+    );
+    f.rejects(
+        ITEMS,
+        &p,
+        &[],
+        &["dups.csv:4:", "'d1'", "line 2", "Blue mug", "Red mug"],
+    );
+}
+
+#[test]
+fn duplicate_item_rows_that_agree_are_merged() {
+    let f = Fixture::new();
+    let p = f.file("same.csv", "item_id,title\nd1,Red mug\nd1,Red mug\n");
+    let report = f.accepts(ITEMS, &p);
+    assert_eq!((report.items_imported, report.merged_duplicates), (1, 1));
+}
+
+#[test]
+fn interactions_naming_unknown_items_are_skipped_and_counted() {
+    let f = Fixture::new();
+    let p = f.file(
+        "unknown.csv",
+        "user_id,item_id\nu9,A100\nu9,NOPE1\nu9,NOPE2\n",
+    );
+    let report = f.accepts(HISTORY, &p);
+    assert_eq!(report.interactions_imported, 1);
+    assert_eq!(report.skipped_count(SkipReason::UnknownItem), 2);
+    assert_eq!(
+        report.bad_lines.iter().map(|b| b.line).collect::<Vec<_>>(),
+        [3, 4]
+    );
+}
+
+#[test]
+fn interactions_before_any_known_item() {
+    let f = Fixture::new();
+    let p = f.file("allunknown.csv", "user_id,item_id\nu9,Z1\nu9,Z2\n");
+    f.rejects(
+        HISTORY,
+        &p,
+        &[],
+        &[
+            "allunknown.csv: nothing imported",
+            "none of the 2 rows",
+            "import the items file first",
+        ],
+    );
+}
+
+#[test]
+fn ten_megabyte_field() {
+    let f = Fixture::new();
+    let mut text = String::from("item_id,title,description\nbig,Big,");
+    text.push_str(&"x".repeat(10 * 1024 * 1024));
+    text.push('\n');
+    let p = f.file("big.csv", text);
+    f.rejects(
+        ITEMS,
+        &p,
+        &[],
+        &[
+            "big.csv:2:",
+            "description",
+            "10.5 MB",
+            "over the 1 MiB limit",
+        ],
+    );
+}
+
+#[test]
+fn unparseable_dates_are_skipped_and_counted() {
+    let f = Fixture::new();
+    let p = f.file("dates.csv", "user_id,item_id,timestamp\nu1,A100,2024-01-02\nu1,B200,31.12.2024\nu1,B201,soon\nu1,C300,\n");
+    let report = f.accepts(HISTORY, &p);
+    assert_eq!(report.skipped_count(SkipReason::BadTimestamp), 2);
+    // An empty time is allowed: the event is kept without one.
+    assert_eq!(report.interactions_imported, 2);
+}
+
+#[test]
+fn all_dates_unparseable_imports_nothing() {
+    let f = Fixture::new();
+    let p = f.file(
+        "alldates.csv",
+        "user_id,item_id,timestamp\nu1,A100,31.12.2024\nu1,B200,yesterday\n",
+    );
+    f.rejects(
+        HISTORY,
+        &p,
+        &[],
+        &[
+            "nothing imported",
+            "all 2 rows were skipped",
+            "2 time not in a known format",
+        ],
+    );
+}
+
+#[test]
+fn bad_and_negative_quantities() {
+    let f = Fixture::new();
+    let p = f.file(
+        "qty.csv",
+        "user_id,item_id,quantity\nu1,A100,two\nu1,A101,-1\nu1,B200,0\nu1,B201,3\n",
+    );
+    let report = f.accepts(HISTORY, &p);
+    assert_eq!(report.skipped_count(SkipReason::BadQuantity), 1);
+    assert_eq!(report.skipped_count(SkipReason::NonPositiveQuantity), 2);
+    assert_eq!(report.interactions_imported, 1);
+}
+
+#[test]
+fn empty_ids_and_titles_are_skipped() {
+    let f = Fixture::new();
+    let p = f.file(
+        "holes.csv",
+        "item_id,title,description\n,No id,x\ne1,,\ne2,,Only a description here\n",
+    );
+    let report = f.accepts(ITEMS, &p);
+    assert_eq!(report.skipped_count(SkipReason::NoItemId), 1);
+    assert_eq!(report.skipped_count(SkipReason::NoTitle), 1);
+    assert_eq!(report.items_imported, 1);
+}
+
+#[test]
+fn damaged_gzip() {
+    let f = Fixture::new();
+    let full = std::fs::read(data("online_retail.csv.gz")).unwrap();
+    let p = f.file("cut.csv.gz", &full[..4096]);
+    f.rejects(
+        ImportKind::Orders,
+        &p,
+        &[],
+        &["cut.csv.gz:", "gzip data is damaged"],
+    );
+}
+
+#[test]
+fn blank_header() {
+    let f = Fixture::new();
+    let p = f.file("nohead.csv", ",,\n1,2,3\n");
+    f.rejects(ITEMS, &p, &[], &["nohead.csv:1:", "must name the columns"]);
+}
+
+#[test]
+fn missing_file() {
+    let f = Fixture::new();
+    let p = f.dir.path().join("absent.csv");
+    f.rejects(ITEMS, &p, &[], &["absent.csv:", "No such file"]);
+}
+
+#[test]
+fn override_naming_a_missing_column() {
+    let f = Fixture::new();
+    let p = f.file("o.csv", "code,label\n1,x\n");
+    f.rejects(
+        ITEMS,
+        &p,
+        &["title=Name"],
+        &[
+            "o.csv:1:",
+            "--map title=Name",
+            "no column 'Name'",
+            "columns: code, label",
+        ],
+    );
+}
+
+#[test]
+fn orders_without_customer_column() {
+    let f = Fixture::new();
+    let p = f.file(
+        "orders.csv",
+        "InvoiceNo,StockCode,Description,Quantity\n1,A,Thing,1\n",
+    );
+    f.rejects(
+        ImportKind::Orders,
+        &p,
+        &[],
+        &["orders.csv:1: no user_id column"],
+    );
+}
+
+#[test]
+fn movielens_folder_without_ratings() {
+    let f = Fixture::new();
+    let dir = f.dir.path().join("ml");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(data("movielens-tiny/movies.csv"), dir.join("movies.csv")).unwrap();
+    f.rejects(
+        ImportKind::MovieLens,
+        &dir,
+        &[],
+        &["ratings.csv", "No such file"],
+    );
+}
+
+#[test]
+fn not_a_project_and_newer_project_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.strata");
+    std::fs::write(
+        &text,
+        "just some text, long enough to be read as a database header.......",
+    )
+    .unwrap();
+    let err = Store::open(&text).err().unwrap().to_string();
+    assert!(
+        err.contains("not a Strata project") && err.contains("not an SQLite database"),
+        "{err}"
+    );
+
+    let other = dir.path().join("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t(x)")
+        .unwrap();
+    let err = Store::open(&other).err().unwrap().to_string();
+    assert!(
+        err.contains("not a Strata project") && err.contains("another application"),
+        "{err}"
+    );
+
+    let newer = dir.path().join("newer.strata");
+    drop(Store::open(&newer).unwrap());
+    let future = strata::store::latest_version() + 1;
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .pragma_update(None, "user_version", future)
+        .unwrap();
+    let err = Store::open(&newer).err().unwrap().to_string();
+    assert!(
+        err.contains("newer Strata") && err.contains(&format!("v{future}")),
+        "{err}"
+    );
+    // Refusing it did not touch it.
+    let v: i64 = rusqlite::Connection::open(&newer)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, future);
+}
+
+#[test]
+fn error_display_is_one_line_naming_file_and_line() {
+    let e = ImportError::Format {
+        path: "a.csv".into(),
+        line: Some(7),
+        reason: "bad".into(),
+    };
+    assert_eq!(e.to_string(), "a.csv:7: bad");
+}
