@@ -39,11 +39,24 @@ fn online_retail_orders_import_with_counts_by_reason() {
     // Party bags have letter codes but are products; postage is not.
     assert!(store.item("DCGSSGIRL").unwrap().is_some());
     assert!(store.item("POST").unwrap().is_none());
+    assert_foreign_keys_hold(store.path());
     // Re-importing the same export changes nothing but the import log.
     let before = store.info().unwrap();
     import(&mut store, ImportKind::Orders, data("online_retail.csv.gz")).unwrap();
     assert_eq!(store.info().unwrap(), before);
     assert_eq!(store.imports().unwrap().len(), 2);
+    assert_foreign_keys_hold(store.path());
+}
+
+/// Bulk imports write with foreign keys off; every reference must still resolve.
+fn assert_foreign_keys_hold(project: &std::path::Path) {
+    let conn = rusqlite::Connection::open(project).unwrap();
+    let violations: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(violations, 0);
 }
 
 #[test]
@@ -75,6 +88,7 @@ fn items_then_interactions_with_header_synonyms() {
     assert_eq!(u2[1].quantity, Some(4.0));
     let info = store.info().unwrap();
     assert_eq!((info.items, info.users, info.interactions), (5, 3, 7));
+    assert_foreign_keys_hold(store.path());
 
     // Same files again: nothing doubles.
     let snapshot = store.info().unwrap();

@@ -1,6 +1,5 @@
 //! Interactions files: who took which item when, how many, how rated.
 
-use std::collections::HashMap;
 use std::collections::HashSet;
 
 use super::ImportError;
@@ -9,7 +8,7 @@ use super::dates::TimestampParser;
 use super::report::{ImportReport, SkipReason};
 use super::table::Table;
 use crate::pipeline::JobContext;
-use crate::store::InteractionRow;
+use crate::store::{Histories, NewEvent};
 
 const ROLES: [Role; 6] = [
     Role::UserId,
@@ -19,41 +18,6 @@ const ROLES: [Role; 6] = [
     Role::Rating,
     Role::Basket,
 ];
-
-/// Key of one stored interaction.
-pub type EventKey = (String, String, Option<i64>);
-
-/// Collects interactions, merging rows with the same (user, item, time): quantities add up,
-/// the later rating wins.
-#[derive(Default)]
-pub struct EventSet {
-    rows: Vec<InteractionRow>,
-    index: HashMap<EventKey, usize>,
-}
-
-impl EventSet {
-    /// Adds `row`; true when it merged into an earlier one.
-    pub fn add(&mut self, row: InteractionRow) -> bool {
-        let key = (row.user_id.clone(), row.item_id.clone(), row.ts);
-        if let Some(&i) = self.index.get(&key) {
-            let kept = &mut self.rows[i];
-            kept.quantity = match (kept.quantity, row.quantity) {
-                (Some(a), Some(b)) => Some(a + b),
-                (a, b) => a.or(b),
-            };
-            kept.rating = row.rating.or(kept.rating);
-            kept.basket_id = row.basket_id.or(kept.basket_id.take());
-            return true;
-        }
-        self.index.insert(key, self.rows.len());
-        self.rows.push(row);
-        false
-    }
-
-    pub fn into_rows(self) -> Vec<InteractionRow> {
-        self.rows
-    }
-}
 
 /// Parses a number as exported by spreadsheets: "3", "3.5", "4,5".
 pub fn parse_number(raw: &str) -> Option<f64> {
@@ -69,9 +33,10 @@ pub fn parse_interactions(
     table: &Table,
     overrides: &[ColumnOverride],
     known_items: &HashSet<String>,
+    mut histories: Histories,
     report: &mut ImportReport,
     job: &JobContext,
-) -> Result<Vec<InteractionRow>, ImportError> {
+) -> Result<Histories, ImportError> {
     let map = table.columns(&ROLES, overrides)?;
     let user_col = table.required(&map, Role::UserId)?;
     let item_col = table.required(&map, Role::ItemId)?;
@@ -86,7 +51,6 @@ pub fn parse_interactions(
     report.columns.extend(map.describe(&table.headers));
     let file = table.file_name();
 
-    let mut events = EventSet::default();
     let mut times = TimestampParser::default();
     let read = table.for_each_record(job, |line, record| {
         let field = |col: Option<usize>| col.and_then(|c| record.get(c)).unwrap_or("").trim();
@@ -139,20 +103,19 @@ pub fn parse_interactions(
             },
         };
         let basket = field(basket_col);
-        let merged = events.add(InteractionRow {
-            user_id: user_id.to_owned(),
-            item_id: item_id.to_owned(),
+        let merged = histories.add(NewEvent {
+            user_id,
+            item_id,
             ts,
             quantity,
             rating,
-            basket_id: (!basket.is_empty()).then(|| basket.to_owned()),
+            basket_id: (!basket.is_empty()).then_some(basket),
         });
         report.merged_duplicates += u64::from(merged);
         Ok(())
     })?;
     report.rows_read += read;
-    let rows = events.into_rows();
-    if rows.is_empty() && report.skipped_count(SkipReason::UnknownItem) == read {
+    if histories.is_empty() && report.skipped_count(SkipReason::UnknownItem) == read {
         return Err(ImportError::NothingImported {
             path: table.path.clone(),
             reason: format!(
@@ -164,5 +127,5 @@ pub fn parse_interactions(
             ),
         });
     }
-    Ok(rows)
+    Ok(histories)
 }

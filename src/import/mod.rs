@@ -21,6 +21,7 @@ pub use orders::is_service_code;
 pub use report::{BadLine, ImportReport, MAX_BAD_LINES, SkipReason};
 pub use table::MAX_FIELD_BYTES;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -28,7 +29,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::pipeline::{Cancelled, JobContext};
-use crate::store::{ImportBatch, Store, StoreError, WriteError};
+use crate::store::{Histories, ImportBatch, Store, StoreError, WriteError};
 
 /// What kind of file is being imported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -107,6 +108,9 @@ pub enum ImportError {
     #[error(transparent)]
     Store(#[from] StoreError),
 
+    #[error("could not start a worker thread: {0}")]
+    Thread(std::io::Error),
+
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
 }
@@ -115,7 +119,13 @@ impl From<WriteError> for ImportError {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::Store(e) => ImportError::Store(e),
+            WriteError::UnknownItem { path, item_id } => ImportError::Format {
+                path,
+                line: None,
+                reason: format!("item '{item_id}' is not in the catalogue"),
+            },
             WriteError::Cancelled(c) => ImportError::Cancelled(c),
+            WriteError::Thread(e) => ImportError::Thread(e),
         }
     }
 }
@@ -127,51 +137,57 @@ fn at(path: &Path, line: Option<u64>) -> String {
     }
 }
 
-/// Parses `request` fully, then writes it to `store` in one transaction.
+/// Parses `request` and writes it to `store` in one transaction: the parser runs on its
+/// own thread and hands finished events to the writer as it goes.
 pub fn run_import(
     store: &mut Store,
     request: &ImportRequest,
     job: &JobContext,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
+    let known_items = match request.kind {
+        ImportKind::Interactions | ImportKind::MovieLens => store.item_ids()?,
+        ImportKind::Items | ImportKind::Orders => HashSet::new(),
+    };
     let mut report = ImportReport {
         kind: request.kind.name().to_owned(),
         ..ImportReport::default()
     };
-    let batch = parse(store, request, &mut report, job)?;
-    if batch.items.is_empty() && batch.interactions.is_empty() {
-        let reasons: Vec<String> = report
-            .skipped
-            .iter()
-            .map(|(r, n)| format!("{n} {}", r.describe()))
-            .collect();
-        return Err(ImportError::NothingImported {
-            path: request.path.clone(),
-            reason: format!(
-                "all {} rows were skipped ({})",
-                report.rows_read,
-                reasons.join("; ")
-            ),
-        });
-    }
-    report.items_imported = batch.items.len() as u64;
-    report.interactions_imported = batch.interactions.len() as u64;
+    let source = request.path.display().to_string();
+    let report_slot = &mut report;
+    let batch = store.import_with(request.kind.name(), &source, job, move |histories| {
+        let batch = parse(request, known_items, histories, report_slot, job)?;
+        if batch.items.is_empty() && batch.histories.is_empty() {
+            let reasons: Vec<String> = report_slot
+                .skipped
+                .iter()
+                .map(|(r, n)| format!("{n} {}", r.describe()))
+                .collect();
+            return Err(ImportError::NothingImported {
+                path: request.path.clone(),
+                reason: format!(
+                    "all {} rows were skipped ({})",
+                    report_slot.rows_read,
+                    reasons.join("; ")
+                ),
+            });
+        }
+        report_slot.items_imported = batch.items.len() as u64;
+        report_slot.interactions_imported = batch.histories.len() as u64;
+        report_slot.parse_seconds = started.elapsed().as_secs_f64();
+        let report_json = serde_json::to_string(&*report_slot).unwrap_or_default();
+        Ok((batch, report_json))
+    })?;
+    drop(batch);
     report.seconds = started.elapsed().as_secs_f64();
-    let report_json = serde_json::to_string(&report).unwrap_or_default();
-    store.write_import(
-        &batch,
-        request.kind.name(),
-        &request.path.display().to_string(),
-        &report_json,
-        job,
-    )?;
-    report.seconds = started.elapsed().as_secs_f64();
+    report.write_seconds = report.seconds - report.parse_seconds;
     Ok(report)
 }
 
 fn parse(
-    store: &Store,
     request: &ImportRequest,
+    known_items: HashSet<String>,
+    histories: Histories,
     report: &mut ImportReport,
     job: &JobContext,
 ) -> Result<ImportBatch, ImportError> {
@@ -181,24 +197,29 @@ fn parse(
         ImportKind::Items => {
             let table = table::Table::open(path)?;
             let items = catalogue::parse_items(&table, overrides, report, job)?;
-            Ok(ImportBatch {
-                items,
-                interactions: vec![],
-            })
+            Ok(ImportBatch { items, histories })
         }
         ImportKind::Interactions => {
             let table = table::Table::open(path)?;
-            let known = store.item_ids()?;
-            let interactions = history::parse_interactions(&table, overrides, &known, report, job)?;
+            let histories = history::parse_interactions(
+                &table,
+                overrides,
+                &known_items,
+                histories,
+                report,
+                job,
+            )?;
             Ok(ImportBatch {
                 items: vec![],
-                interactions,
+                histories,
             })
         }
         ImportKind::Orders => {
             let table = table::Table::open(path)?;
-            orders::parse_orders(&table, overrides, report, job)
+            orders::parse_orders(&table, overrides, histories, report, job)
         }
-        ImportKind::MovieLens => movielens::parse_movielens(store, path, report, job),
+        ImportKind::MovieLens => {
+            movielens::parse_movielens(path, known_items, histories, report, job)
+        }
     }
 }

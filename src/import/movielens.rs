@@ -1,6 +1,7 @@
 //! MovieLens folders (movies.csv + ratings.csv): titles become items, genres their
 //! category, ratings the histories. Both files go in one transaction.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use super::columns::{ColumnOverride, Role};
@@ -8,7 +9,7 @@ use super::report::ImportReport;
 use super::table::Table;
 use super::{ImportError, catalogue, history};
 use crate::pipeline::JobContext;
-use crate::store::{ImportBatch, Store};
+use crate::store::{Histories, ImportBatch};
 
 fn fixed(role: Role, column: &str) -> ColumnOverride {
     ColumnOverride {
@@ -18,8 +19,9 @@ fn fixed(role: Role, column: &str) -> ColumnOverride {
 }
 
 pub fn parse_movielens(
-    store: &Store,
     dir: &Path,
+    mut known: HashSet<String>,
+    histories: Histories,
     report: &mut ImportReport,
     job: &JobContext,
 ) -> Result<ImportBatch, ImportError> {
@@ -44,7 +46,6 @@ pub fn parse_movielens(
             genres => genres.replace('|', ", "),
         };
     }
-    let mut known = store.item_ids()?;
     known.extend(items.iter().map(|i| i.item_id.clone()));
     let history_columns = [
         fixed(Role::UserId, "userId"),
@@ -52,10 +53,7 @@ pub fn parse_movielens(
         fixed(Role::Rating, "rating"),
         fixed(Role::Timestamp, "timestamp"),
     ];
-    let interactions =
-        history::parse_interactions(&ratings, &history_columns, &known, report, job)?;
-    Ok(ImportBatch {
-        items,
-        interactions,
-    })
+    let histories =
+        history::parse_interactions(&ratings, &history_columns, &known, histories, report, job)?;
+    Ok(ImportBatch { items, histories })
 }

@@ -8,16 +8,16 @@
 //! no product code, cancelled invoice, quantity not a number, quantity ≤ 0,
 //! service code (postage, fees, vouchers), no customer, unparseable time.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::ImportError;
 use super::columns::{ColumnOverride, Role};
 use super::dates::TimestampParser;
-use super::history::{EventSet, parse_number};
+use super::history::parse_number;
 use super::report::{ImportReport, SkipReason};
 use super::table::Table;
 use crate::pipeline::JobContext;
-use crate::store::{ImportBatch, InteractionRow, ItemRow};
+use crate::store::{Histories, ImportBatch, ItemRow, NewEvent};
 
 const ROLES: [Role; 6] = [
     Role::Basket,
@@ -59,7 +59,7 @@ pub fn is_service_code(code: &str) -> bool {
 /// Votes for a product's title: count and first position of each description.
 #[derive(Default)]
 struct TitleVotes {
-    votes: HashMap<String, (u64, u64)>,
+    votes: FxHashMap<String, (u64, u64)>,
 }
 
 impl TitleVotes {
@@ -90,6 +90,7 @@ fn clean_user_id(raw: &str) -> &str {
 pub fn parse_orders(
     table: &Table,
     overrides: &[ColumnOverride],
+    mut histories: Histories,
     report: &mut ImportReport,
     job: &JobContext,
 ) -> Result<ImportBatch, ImportError> {
@@ -108,9 +109,8 @@ pub fn parse_orders(
     let file = table.file_name();
 
     // Products in order of first appearance, with their title votes.
-    let mut product_index: HashMap<String, usize> = HashMap::new();
+    let mut product_index: FxHashMap<String, usize> = FxHashMap::default();
     let mut products: Vec<(String, TitleVotes)> = Vec::new();
-    let mut events = EventSet::default();
     let mut times = TimestampParser::default();
     let mut order = 0u64;
     let read = table.for_each_record(job, |line, record| {
@@ -176,13 +176,13 @@ pub fn parse_orders(
             product_index.insert(code.to_owned(), products.len());
             products.push((code.to_owned(), TitleVotes::default()));
         }
-        let merged = events.add(InteractionRow {
-            user_id: clean_user_id(field(Some(user_col))).to_owned(),
-            item_id: code.to_owned(),
+        let merged = histories.add(NewEvent {
+            user_id: clean_user_id(field(Some(user_col))),
+            item_id: code,
             ts,
             quantity: Some(quantity),
             rating: None,
-            basket_id: (!basket.is_empty()).then(|| basket.to_owned()),
+            basket_id: (!basket.is_empty()).then_some(basket),
         });
         report.merged_duplicates += u64::from(merged);
         Ok(())
@@ -198,10 +198,7 @@ pub fn parse_orders(
             extra: "{}".to_owned(),
         })
         .collect();
-    Ok(ImportBatch {
-        items,
-        interactions: events.into_rows(),
-    })
+    Ok(ImportBatch { items, histories })
 }
 
 #[cfg(test)]

@@ -67,6 +67,10 @@ pub struct ImportReport {
     pub merged_duplicates: u64,
     pub skipped: BTreeMap<SkipReason, u64>,
     pub bad_lines: Vec<BadLine>,
+    /// Reading, decoding and checking the file(s).
+    pub parse_seconds: f64,
+    /// Writing to the project (one transaction).
+    pub write_seconds: f64,
     pub seconds: f64,
 }
 
@@ -132,6 +136,10 @@ impl fmt::Display for ImportReport {
                 )?;
             }
         }
-        write!(f, "  took {:.2} s", self.seconds)
+        write!(
+            f,
+            "  took {:.2} s ({:.2} s reading, {:.2} s writing)",
+            self.seconds, self.parse_seconds, self.write_seconds
+        )
     }
 }

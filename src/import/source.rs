@@ -27,14 +27,33 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ImportError> {
     if !gzipped {
         return Ok(raw);
     }
-    let mut out = Vec::with_capacity(raw.len() * 7);
-    flate2::read::MultiGzDecoder::new(raw.as_slice())
+    gunzip(&raw).map_err(|reason| ImportError::Format {
+        path: path.to_path_buf(),
+        line: None,
+        reason: format!("the gzip data is damaged: {reason}"),
+    })
+}
+
+/// Decompresses a gzip file. libdeflate does a whole buffer ~2x faster than zlib,
+/// using the size the gzip trailer records; multi-member files (and trailers that
+/// disagree) go through flate2's streaming decoder.
+fn gunzip(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let recorded = raw
+        .len()
+        .checked_sub(4)
+        .and_then(|at| raw.get(at..))
+        .and_then(|t| <[u8; 4]>::try_from(t).ok())
+        .map_or(0, |t| u32::from_le_bytes(t) as usize);
+    let mut out = vec![0u8; recorded];
+    if let Ok(n) = libdeflater::Decompressor::new().gzip_decompress(raw, &mut out)
+        && n == recorded
+    {
+        return Ok(out);
+    }
+    let mut out = Vec::with_capacity(raw.len() * 6);
+    flate2::read::MultiGzDecoder::new(raw)
         .read_to_end(&mut out)
-        .map_err(|e| ImportError::Format {
-            path: path.to_path_buf(),
-            line: None,
-            reason: format!("the gzip data is damaged: {e}"),
-        })?;
+        .map_err(|e| e.to_string())?;
     Ok(out)
 }
 

@@ -3,6 +3,7 @@
 //! wrong number of fields, an unbalanced quote, a field too large to be real.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
 use csv::StringRecord;
 
@@ -15,6 +16,8 @@ use crate::pipeline::JobContext;
 pub const MAX_FIELD_BYTES: usize = 1 << 20;
 
 const RECORDS_PER_PROGRESS: u64 = 25_000;
+/// Records handed from the tokenising thread to the importer at a time.
+const RECORDS_PER_BATCH: usize = 2_048;
 
 pub struct Table {
     pub path: PathBuf,
@@ -81,85 +84,158 @@ impl Table {
 
     /// Calls `row` with (line number, record) for every data record, reporting progress
     /// by bytes. Stops at the first structural fault, or when `row` fails or the job is cancelled.
+    ///
+    /// Tokenising (and its checks) runs on a scoped thread, `strata-csv`, handing over batches
+    /// of records; `row` runs on the calling thread. On two cores that overlaps the parse
+    /// with the importer's own work per row.
     pub fn for_each_record(
         &self,
         job: &JobContext,
         mut row: impl FnMut(u64, &StringRecord) -> Result<(), ImportError>,
     ) -> Result<u64, ImportError> {
+        let total_bytes = self.text.len() as u64;
+        let (batches_tx, batches) = sync_channel::<Result<Vec<StringRecord>, ImportError>>(4);
+        let (recycle, recycled) = channel::<Vec<StringRecord>>();
+        std::thread::scope(|scope| {
+            let producer = std::thread::Builder::new()
+                .name("strata-csv".into())
+                .spawn_scoped(scope, move || self.tokenise(&batches_tx, &recycled));
+            if let Err(e) = producer {
+                return Err(self.format_err(None, format!("could not start a reader thread: {e}")));
+            }
+            let mut count = 0u64;
+            // The producer stops when this receiver is dropped (an error or a cancel here).
+            for batch in batches {
+                let batch = batch?;
+                for record in &batch {
+                    let line = record.position().map_or(0, |p| p.line());
+                    row(line, record)?;
+                    count += 1;
+                    if count.is_multiple_of(RECORDS_PER_PROGRESS) {
+                        job.check()?;
+                        let done = record.position().map_or(0, |p| p.byte());
+                        job.progress("reading", done, total_bytes);
+                    }
+                }
+                // The producer may be gone already; then the buffer is simply dropped.
+                let _ = recycle.send(batch);
+            }
+            job.progress("reading", total_bytes, total_bytes);
+            Ok(count)
+        })
+    }
+
+    /// The producer side of [`Self::for_each_record`]: reads and checks records, sends them
+    /// in batches, and ends with an error if the file has a structural fault.
+    fn tokenise(
+        &self,
+        out: &SyncSender<Result<Vec<StringRecord>, ImportError>>,
+        recycled: &Receiver<Vec<StringRecord>>,
+    ) {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.delimiter)
             .has_headers(true)
             .flexible(true)
             .from_reader(self.text.as_bytes());
         let expected = self.headers.len();
-        let total_bytes = self.text.len() as u64;
-        let mut record = StringRecord::new();
         let mut count = 0u64;
         // Start (line, byte) of the last record if it spans lines: a quote left open runs to EOF.
         let mut last_multiline = None;
-        loop {
-            match reader.read_record(&mut record) {
+        let mut batch: Vec<StringRecord> = Vec::with_capacity(RECORDS_PER_BATCH);
+        let mut filled = 0usize;
+        let fault = loop {
+            if filled == batch.len() {
+                batch.push(StringRecord::new());
+            }
+            let record = &mut batch[filled];
+            match reader.read_record(record) {
                 Ok(true) => {}
-                Ok(false) => break,
+                Ok(false) => break None,
                 Err(e) => {
                     let line = e.position().map(|p| p.line());
-                    return Err(self.format_err(line, csv_reason(&e)));
+                    break Some(self.format_err(line, csv_reason(&e)));
                 }
             }
-            let line = record.position().map_or(0, |p| p.line());
-            if let Some((column, field)) = record
-                .iter()
-                .enumerate()
-                .find(|(_, f)| f.len() > MAX_FIELD_BYTES)
-            {
-                return Err(self.format_err(
-                    Some(line),
-                    format!(
-                        "field {} ({}) is {:.1} MB, over the {} MiB limit; is a quote unbalanced?",
-                        column + 1,
-                        self.headers.get(column).map_or("unnamed", String::as_str),
-                        field.len() as f64 / 1e6,
-                        MAX_FIELD_BYTES >> 20
-                    ),
+            if let Some(fault) = self.check_record(record, expected) {
+                break Some(fault);
+            }
+            if record.iter().any(|f| f.contains('\n')) {
+                let position = record.position();
+                last_multiline = Some((
+                    position.map_or(0, |p| p.line()),
+                    position.map_or(0, |p| p.byte()),
                 ));
+            } else {
+                last_multiline = None;
             }
-            let multiline = record.iter().any(|f| f.contains('\n'));
-            if record.len() != expected {
-                let reason = if multiline {
-                    unbalanced_quote(&record)
-                } else {
-                    format!(
-                        "expected {expected} fields like the header, found {}",
-                        record.len()
-                    )
-                };
-                return Err(self.format_err(Some(line), reason));
-            }
-            last_multiline = multiline.then(|| (line, record.position().map_or(0, |p| p.byte())));
-            row(line, &record)?;
             count += 1;
-            if count.is_multiple_of(RECORDS_PER_PROGRESS) {
-                job.check()?;
-                let done = record.position().map_or(0, |p| p.byte());
-                job.progress("reading", done, total_bytes);
+            filled += 1;
+            if filled == RECORDS_PER_BATCH {
+                batch.truncate(filled);
+                let next = recycled
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(RECORDS_PER_BATCH));
+                if out.send(Ok(std::mem::replace(&mut batch, next))).is_err() {
+                    return;
+                }
+                filled = 0;
             }
-        }
-        if count == 0 {
-            return Err(self.format_err(None, "the file has a header but no rows".into()));
-        }
-        if let Some((line, byte)) = last_multiline {
+        };
+        batch.truncate(filled);
+        let fault = fault.or_else(|| {
+            if count == 0 {
+                return Some(self.format_err(None, "the file has a header but no rows".into()));
+            }
+            let (line, byte) = last_multiline?;
             // A closed quoted field has an even number of quotes; ending inside one leaves it odd.
             let rest = self.text.get(byte as usize..).unwrap_or_default();
-            if rest.matches('"').count() % 2 == 1 {
+            (rest.matches('"').count() % 2 == 1).then(|| {
                 let lines = rest.trim_end().matches('\n').count() + 1;
-                return Err(self.format_err(
+                self.format_err(
                     Some(line),
                     format!("a quoted field opened on this line never closes (unbalanced \"); the record runs on for {lines} lines to the end of the file"),
-                ));
-            }
+                )
+            })
+        });
+        // A fault ends the import: rows before it are not worth handing over.
+        let last = match fault {
+            Some(fault) => Err(fault),
+            None => Ok(batch),
+        };
+        let _ = out.send(last);
+    }
+
+    /// A field too large to be real, or the wrong number of fields.
+    fn check_record(&self, record: &StringRecord, expected: usize) -> Option<ImportError> {
+        let line = record.position().map_or(0, |p| p.line());
+        if let Some((column, field)) = record
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.len() > MAX_FIELD_BYTES)
+        {
+            return Some(self.format_err(
+                Some(line),
+                format!(
+                    "field {} ({}) is {:.1} MB, over the {} MiB limit; is a quote unbalanced?",
+                    column + 1,
+                    self.headers.get(column).map_or("unnamed", String::as_str),
+                    field.len() as f64 / 1e6,
+                    MAX_FIELD_BYTES >> 20
+                ),
+            ));
         }
-        job.progress("reading", total_bytes, total_bytes);
-        Ok(count)
+        if record.len() != expected {
+            let reason = if record.iter().any(|f| f.contains('\n')) {
+                unbalanced_quote(record)
+            } else {
+                format!(
+                    "expected {expected} fields like the header, found {}",
+                    record.len()
+                )
+            };
+            return Some(self.format_err(Some(line), reason));
+        }
+        None
     }
 
     pub fn format_err(&self, line: Option<u64>, reason: String) -> ImportError {

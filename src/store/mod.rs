@@ -6,18 +6,21 @@
 //! Every bulk write is one transaction: it lands whole or not at all.
 
 mod error;
+mod histories;
 mod schema;
+mod write;
 
 pub use error::StoreError;
+pub use histories::{Event, EventRow, Histories, Interner, KeyPlan, NewEvent};
 pub use schema::{APPLICATION_ID, latest_version};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use crate::pipeline::{Cancelled, JobContext};
+use crate::pipeline::Cancelled;
 
 /// One catalogue item as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -30,7 +33,7 @@ pub struct ItemRow {
     pub extra: String,
 }
 
-/// One user–item event as stored; `(user_id, item_id, ts)` is unique.
+/// One user–item event as read back; `(user_id, item_id, ts)` is unique.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InteractionRow {
     pub user_id: String,
@@ -46,8 +49,10 @@ pub struct InteractionRow {
 /// What one import writes, in one transaction.
 #[derive(Debug, Default)]
 pub struct ImportBatch {
+    /// Upserted by `item_id`.
     pub items: Vec<ItemRow>,
-    pub interactions: Vec<InteractionRow>,
+    /// Upserted by (user, item, time); every item must be in the catalogue once `items` is written.
+    pub histories: Histories,
 }
 
 /// Counts shown by `strata info` and the app's status panel.
@@ -71,11 +76,16 @@ pub struct ImportLogEntry {
     pub imported_at: i64,
 }
 
-/// Why a write stopped: the database failed, or the user cancelled.
+/// Why a write stopped: the database failed, the batch named an item the project
+/// lacks (an importer bug: importers check first), or the user cancelled.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{path}: an interaction names item '{item_id}', which is not in the catalogue")]
+    UnknownItem { path: PathBuf, item_id: String },
+    #[error("could not start the parser thread: {0}")]
+    Thread(std::io::Error),
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
 }
@@ -85,8 +95,6 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
 }
-
-const ROWS_PER_PROGRESS: usize = 20_000;
 
 impl Store {
     /// Opens the project at `path`, creating it when the file is missing or empty.
@@ -177,7 +185,12 @@ impl Store {
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
-                 PRAGMA busy_timeout = 5000;",
+                 PRAGMA busy_timeout = 5000;
+                 -- A cap, not an allocation: bulk imports build B-trees of tens of MB,
+                 -- and with SQLite's default 2 MB cache their pages spill and are read back.
+                 PRAGMA cache_size = -131072;
+                 -- Lets CREATE INDEX sort on helper threads.
+                 PRAGMA threads = 2;",
             )
             .map_err(|e| self.sqlite_err(e))
     }
@@ -235,7 +248,7 @@ impl Store {
             .map_err(|e| self.sqlite_err(e))?;
         Ok(ProjectInfo {
             items: q("SELECT count(*) FROM items")? as u64,
-            users: q("SELECT count(DISTINCT user_id) FROM interactions")? as u64,
+            users: q("SELECT count(*) FROM users")? as u64,
             interactions: q("SELECT count(*) FROM interactions")? as u64,
             first_ts,
             last_ts,
@@ -281,8 +294,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT user_id, item_id, ts, quantity, rating, basket_id FROM interactions
-                 WHERE user_id = ?1 ORDER BY ts IS NULL, ts, rowid",
+                "SELECT u.user_id, i.item_id, x.ts, x.quantity, x.rating, x.basket_id
+                 FROM interactions x JOIN users u USING (user_key) JOIN items i USING (item_key)
+                 WHERE u.user_id = ?1 ORDER BY x.ts IS NULL, x.ts, x.rowid",
             )
             .map_err(|e| self.sqlite_err(e))?;
         stmt.query_map([user_id], |row| {
@@ -319,95 +333,12 @@ impl Store {
         .and_then(|rows| rows.collect())
         .map_err(|e| self.sqlite_err(e))
     }
-
-    /// Writes one import in one transaction: items upserted by id, interactions upserted by
-    /// (user, item, time), and the report logged. Cancelled or failed, nothing is written.
-    pub fn write_import(
-        &mut self,
-        batch: &ImportBatch,
-        kind: &str,
-        source: &str,
-        report_json: &str,
-        job: &JobContext,
-    ) -> Result<(), WriteError> {
-        let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let total = (batch.items.len() + batch.interactions.len()) as u64;
-        let mut done = 0u64;
-        {
-            let mut upsert_item = tx
-                .prepare_cached(
-                    "INSERT INTO items (item_id, title, description, category, extra)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (item_id) DO UPDATE SET title = excluded.title,
-                        description = excluded.description, category = excluded.category,
-                        extra = excluded.extra",
-                )
-                .map_err(err)?;
-            for chunk in batch.items.chunks(ROWS_PER_PROGRESS) {
-                job.check()?;
-                for item in chunk {
-                    upsert_item
-                        .execute(params![
-                            item.item_id,
-                            item.title,
-                            item.description,
-                            item.category,
-                            item.extra
-                        ])
-                        .map_err(err)?;
-                }
-                done += chunk.len() as u64;
-                job.progress("writing", done, total);
-            }
-            let mut upsert_interaction = tx
-                .prepare_cached(
-                    "INSERT INTO interactions (user_id, item_id, ts, quantity, rating, basket_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (user_id, item_id, ifnull(ts, -1)) DO UPDATE SET
-                        quantity = excluded.quantity, rating = excluded.rating,
-                        basket_id = excluded.basket_id",
-                )
-                .map_err(err)?;
-            for chunk in batch.interactions.chunks(ROWS_PER_PROGRESS) {
-                job.check()?;
-                for row in chunk {
-                    upsert_interaction
-                        .execute(params![
-                            row.user_id,
-                            row.item_id,
-                            row.ts,
-                            row.quantity,
-                            row.rating,
-                            row.basket_id
-                        ])
-                        .map_err(err)?;
-                }
-                done += chunk.len() as u64;
-                job.progress("writing", done, total);
-            }
-            tx.prepare_cached(
-                "INSERT INTO imports (kind, source, report, imported_at) VALUES (?1, ?2, ?3, unixepoch())",
-            )
-            .and_then(|mut stmt| stmt.execute(params![kind, source, report_json]))
-            .map_err(err)?;
-        }
-        job.check()?;
-        tx.commit().map_err(err)?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::JobContext;
 
     fn item(id: &str, title: &str) -> ItemRow {
         ItemRow {
@@ -419,15 +350,26 @@ mod tests {
         }
     }
 
-    fn event(user: &str, item: &str, ts: Option<i64>, quantity: f64) -> InteractionRow {
-        InteractionRow {
-            user_id: user.into(),
-            item_id: item.into(),
-            ts,
-            quantity: Some(quantity),
-            rating: None,
-            basket_id: None,
-        }
+    /// Writes `items` and `events` the way an importer does.
+    fn write(
+        store: &mut Store,
+        items: &[ItemRow],
+        events: &[(&str, &str, Option<i64>, f64)],
+        job: &JobContext,
+    ) -> Result<ImportBatch, WriteError> {
+        store.import_with("test", "mem", job, |mut histories| {
+            for &(user_id, item_id, ts, quantity) in events {
+                histories.add(NewEvent {
+                    user_id,
+                    item_id,
+                    ts,
+                    quantity: Some(quantity),
+                    ..NewEvent::default()
+                });
+            }
+            let items = items.to_vec();
+            Ok::<_, WriteError>((ImportBatch { items, histories }, "{}".to_owned()))
+        })
     }
 
     #[test]
@@ -451,19 +393,86 @@ mod tests {
     fn upserts_do_not_double_including_rows_without_time() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path().join("p.strata")).unwrap();
-        let batch = ImportBatch {
-            items: vec![item("a", "A"), item("b", "B")],
-            interactions: vec![event("u1", "a", Some(10), 1.0), event("u1", "b", None, 2.0)],
-        };
+        let items = [item("a", "A"), item("b", "B")];
+        let events = [("u1", "a", Some(10), 1.0), ("u1", "b", None, 2.0)];
         for _ in 0..2 {
-            store
-                .write_import(&batch, "test", "mem", "{}", &JobContext::silent())
-                .unwrap();
+            write(&mut store, &items, &events, &JobContext::silent()).unwrap();
         }
         let info = store.info().unwrap();
         assert_eq!((info.items, info.users, info.interactions), (2, 1, 2));
         assert_eq!((info.first_ts, info.last_ts), (Some(10), Some(10)));
         assert_eq!(store.imports().unwrap().len(), 2);
+        // Item keys stay put when an item is imported again.
+        let key: i64 = store
+            .conn
+            .query_row("SELECT item_key FROM items WHERE item_id = 'b'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(key, 2);
+    }
+
+    /// A row merging into an event already streamed to the writer rewrites it, into an
+    /// empty table (by rowid) and into one with rows (by upsert).
+    #[test]
+    fn late_merges_into_streamed_events_are_written_in_final_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path().join("p.strata")).unwrap();
+        let users: Vec<String> = (0..10_000).map(|i| format!("u{i}")).collect();
+        let mut events: Vec<(&str, &str, Option<i64>, f64)> = users
+            .iter()
+            .map(|u| (u.as_str(), "a", Some(1), 1.0))
+            .collect();
+        events.push(("u0", "a", Some(1), 4.0));
+        events.push(("u1", "a", Some(1), 2.0));
+        for round in 0..2 {
+            write(
+                &mut store,
+                &[item("a", "A")],
+                &events,
+                &JobContext::silent(),
+            )
+            .unwrap();
+            let q = |user: &str| -> f64 {
+                store
+                    .conn
+                    .query_row(
+                        "SELECT quantity FROM interactions JOIN users USING (user_key) WHERE user_id = ?1",
+                        [user],
+                        |r| r.get(0),
+                    )
+                    .unwrap()
+            };
+            assert_eq!(
+                (q("u0"), q("u1"), q("u9999")),
+                (5.0, 3.0, 1.0),
+                "round {round}"
+            );
+            assert_eq!(store.info().unwrap().interactions, 10_000);
+            // Imports write with foreign keys off; the connection gets them back.
+            let fk: i64 = store
+                .conn
+                .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(fk, 1);
+        }
+    }
+
+    #[test]
+    fn events_for_items_missing_from_the_catalogue_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path().join("p.strata")).unwrap();
+        let err = write(
+            &mut store,
+            &[item("a", "A")],
+            &[("u1", "zzz", None, 1.0)],
+            &JobContext::silent(),
+        );
+        assert!(
+            matches!(err, Err(WriteError::UnknownItem { ref item_id, .. }) if item_id == "zzz"),
+            "{err:?}"
+        );
+        assert_eq!(store.info().unwrap(), ProjectInfo::default());
     }
 
     #[test]
@@ -472,12 +481,13 @@ mod tests {
         let mut store = Store::open(dir.path().join("p.strata")).unwrap();
         let cancel = std::sync::atomic::AtomicBool::new(true);
         let job = JobContext::new(&|_| {}, &cancel);
-        let batch = ImportBatch {
-            items: vec![item("a", "A")],
-            interactions: vec![],
-        };
-        let err = store.write_import(&batch, "test", "mem", "{}", &job);
-        assert!(matches!(err, Err(WriteError::Cancelled(_))));
+        let err = write(
+            &mut store,
+            &[item("a", "A")],
+            &[("u1", "a", None, 1.0)],
+            &job,
+        );
+        assert!(matches!(err, Err(WriteError::Cancelled(_))), "{err:?}");
         assert_eq!(store.info().unwrap(), ProjectInfo::default());
     }
 }
