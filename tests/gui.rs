@@ -109,3 +109,24 @@ fn a_broken_file_shows_the_error_and_imports_nothing() {
     }
     harness.get_by_label_contains("bad.csv:3: expected 2 fields");
 }
+
+#[test]
+fn reopening_a_project_shows_its_counts_and_last_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("shop.strata");
+    let mut store = strata::store::Store::open(&project).unwrap();
+    common::import(
+        &mut store,
+        strata::import::ImportKind::Items,
+        data("shop_items.csv"),
+    )
+    .unwrap();
+    drop(store);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.run();
+    harness.get_by_label("5 items");
+    harness.get_by_label_contains("Last import");
+    harness.get_by_label_contains(": 5 items and 0 interactions");
+}

@@ -102,24 +102,16 @@ impl StrataApp {
                 self.project_panel.path_text = path.display().to_string();
                 self.settings.remember_project(path);
                 // Show the last import's report, so reopening a project says what is in it.
-                self.import_panel.report = store
-                    .imports()
-                    .ok()
-                    .and_then(|log| serde_json::from_str(&log.first()?.report).ok());
+                let last = store.imports().ok().and_then(|log| log.into_iter().next());
+                self.import_panel.report = last
+                    .as_ref()
+                    .and_then(|e| serde_json::from_str(&e.report).ok());
+                self.import_panel.report_logged_at = last.map(|e| e.imported_at);
                 self.import_panel.error = None;
                 self.runtime.project = Some(OpenProject { store, info });
                 self.runtime.error = None;
             }
             Err(e) => self.runtime.error = Some(e.to_string()),
-        }
-    }
-
-    fn refresh_info(&mut self) {
-        if let Some(project) = &mut self.runtime.project {
-            match project.store.info() {
-                Ok(info) => project.info = info,
-                Err(e) => self.runtime.error = Some(e.to_string()),
-            }
         }
     }
 
@@ -154,13 +146,16 @@ impl StrataApp {
         if let Some(outcome) = finished {
             self.runtime.job = None;
             match outcome {
-                JobOutcome::Import(Ok(report)) => {
+                JobOutcome::Import(Ok((report, info))) => {
                     self.runtime.status = Some(format!("Imported {}", report.files.join(", ")));
                     self.import_panel.report = Some(report);
+                    self.import_panel.report_logged_at = None;
+                    if let Some(project) = &mut self.runtime.project {
+                        project.info = info;
+                    }
                 }
                 JobOutcome::Import(Err(e)) => self.import_panel.error = Some(e),
             }
-            self.refresh_info();
         }
     }
 

@@ -13,6 +13,8 @@ pub struct ImportPanel {
     /// `role=Column` overrides, comma- or line-separated.
     pub overrides_text: String,
     pub report: Option<ImportReport>,
+    /// When the shown report comes from the project's import log: when it ran (Unix seconds).
+    pub report_logged_at: Option<i64>,
     pub error: Option<String>,
 }
 
@@ -23,6 +25,7 @@ impl Default for ImportPanel {
             source_text: String::new(),
             overrides_text: String::new(),
             report: None,
+            report_logged_at: None,
             error: None,
         }
     }
@@ -162,18 +165,24 @@ impl ImportPanel {
         if let Some(report) = &self.report {
             ui.add_space(6.0);
             ui.separator();
-            report_ui(ui, report);
+            report_ui(ui, report, self.report_logged_at);
         }
     }
 }
 
-fn report_ui(ui: &mut egui::Ui, report: &ImportReport) {
-    ui.strong(format!(
-        "Imported {} items and {} interactions in {:.2} s",
+fn report_ui(ui: &mut egui::Ui, report: &ImportReport, logged_at: Option<i64>) {
+    let counts = format!(
+        "{} items and {} interactions",
         thousands(report.items_imported),
-        thousands(report.interactions_imported),
-        report.seconds
-    ));
+        thousands(report.interactions_imported)
+    );
+    match logged_at.and_then(|ts| chrono::DateTime::from_timestamp(ts, 0)) {
+        Some(at) => ui.strong(format!(
+            "Last import, {} UTC: {counts}",
+            at.format("%Y-%m-%d %H:%M")
+        )),
+        None => ui.strong(format!("Imported {counts} in {:.2} s", report.seconds)),
+    };
     ui.weak(format!("{} · {}", report.files.join(", "), report.encoding));
     egui::Grid::new("import_report")
         .num_columns(2)

@@ -8,16 +8,17 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use crate::import::{ImportKind, ImportReport, ImportRequest, run_import};
 use crate::pipeline::{JobContext, Progress};
-use crate::store::Store;
+use crate::store::{ProjectInfo, Store};
 
 /// What a finished job produced.
 pub enum JobOutcome {
-    Import(Result<ImportReport, String>),
+    /// The report and the project's new counts, or why nothing was imported.
+    Import(Result<(ImportReport, ProjectInfo), String>),
 }
 
 enum JobEvent {
     Progress(Progress),
-    Done(JobOutcome),
+    Done(Box<JobOutcome>),
 }
 
 /// A job in flight.
@@ -41,7 +42,11 @@ impl RunningJob {
             let outcome = Store::open(&project)
                 .map_err(|e| e.to_string())
                 .and_then(|mut store| {
-                    run_import(&mut store, &request, job).map_err(|e| e.to_string())
+                    let report =
+                        run_import(&mut store, &request, job).map_err(|e| e.to_string())?;
+                    // Counted here, off the UI thread.
+                    let info = store.info().map_err(|e| e.to_string())?;
+                    Ok((report, info))
                 });
             JobOutcome::Import(outcome)
         })
@@ -68,7 +73,7 @@ impl RunningJob {
                     progress_ctx.request_repaint();
                 };
                 let outcome = work(&JobContext::new(&on_progress, &thread_cancel));
-                let _ = tx.send(JobEvent::Done(outcome));
+                let _ = tx.send(JobEvent::Done(Box::new(outcome)));
                 ctx.request_repaint();
             })?;
         Ok(Self {
@@ -92,7 +97,7 @@ impl RunningJob {
         loop {
             match self.events.try_recv() {
                 Ok(JobEvent::Progress(p)) => self.progress = Some(p),
-                Ok(JobEvent::Done(outcome)) => return Some(outcome),
+                Ok(JobEvent::Done(outcome)) => return Some(*outcome),
                 Err(TryRecvError::Empty) => return None,
                 Err(TryRecvError::Disconnected) => {
                     return Some(JobOutcome::Import(Err(
