@@ -33,9 +33,7 @@ pub fn parse_items(
     let extra_cols: Vec<usize> = (0..table.headers.len())
         .filter(|&i| !map.is_mapped(i))
         .collect();
-    report.files.push(table.file_name());
-    report.encoding = table.encoding.to_owned();
-    report.columns.extend(map.describe(&table.headers));
+    table.describe_in(report, &map);
     let file = table.file_name();
 
     let mut items: Vec<ItemRow> = Vec::new();

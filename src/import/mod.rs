@@ -8,6 +8,7 @@
 mod catalogue;
 mod columns;
 mod dates;
+mod fields;
 mod history;
 mod movielens;
 mod orders;

@@ -8,12 +8,13 @@
 //! no product code, cancelled invoice, quantity not a number, quantity ≤ 0,
 //! service code (postage, fees, vouchers), no customer, unparseable time.
 
+use csv::StringRecord;
 use rustc_hash::FxHashMap;
 
 use super::ImportError;
 use super::columns::{ColumnOverride, Role};
 use super::dates::TimestampParser;
-use super::history::parse_number;
+use super::fields::{self, EventColumns, field};
 use super::report::{ImportReport, SkipReason};
 use super::table::Table;
 use crate::pipeline::JobContext;
@@ -95,110 +96,108 @@ pub fn parse_orders(
     job: &JobContext,
 ) -> Result<ImportBatch, ImportError> {
     let map = table.columns(&ROLES, overrides)?;
-    let code_col = table.required(&map, Role::ItemId)?;
+    let columns = EventColumns::new(table, &map)?;
     let title_col = table.required(&map, Role::Title)?;
-    let user_col = table.required(&map, Role::UserId)?;
-    let (basket_col, qty_col, ts_col) = (
-        map.get(Role::Basket),
-        map.get(Role::Quantity),
-        map.get(Role::Timestamp),
-    );
-    report.files.push(table.file_name());
-    report.encoding = table.encoding.to_owned();
-    report.columns.extend(map.describe(&table.headers));
+    table.describe_in(report, &map);
     let file = table.file_name();
 
-    // Products in order of first appearance, with their title votes.
-    let mut product_index: FxHashMap<String, usize> = FxHashMap::default();
-    let mut products: Vec<(String, TitleVotes)> = Vec::new();
+    let mut products = Products::default();
     let mut times = TimestampParser::default();
     let mut order = 0u64;
     let read = table.for_each_record(job, |line, record| {
         order += 1;
-        let field = |col: Option<usize>| col.and_then(|c| record.get(c)).unwrap_or("").trim();
-        let code = field(Some(code_col));
+        let code = field(record, Some(columns.item));
         if code.is_empty() {
             report.skip(&file, line, SkipReason::NoItemId);
             return Ok(());
         }
+        // Every line with a description votes for its product's title, bought or not.
+        let description = field(record, Some(title_col));
         let service = is_service_code(code);
-        let description = field(Some(title_col));
         if !service && !description.is_empty() {
-            let index = match product_index.get(code) {
-                Some(&i) => i,
-                None => {
-                    product_index.insert(code.to_owned(), products.len());
-                    products.push((code.to_owned(), TitleVotes::default()));
-                    products.len() - 1
-                }
-            };
-            products[index].1.add(description, order);
+            products.votes(code).add(description, order);
         }
-        let basket = field(basket_col);
-        if basket.starts_with(['C', 'c']) {
-            report.skip(&file, line, SkipReason::CancelledInvoice);
-            return Ok(());
+        match purchase(record, &columns, service, &mut times) {
+            Ok(event) => {
+                products.votes(code);
+                report.merged_duplicates += u64::from(histories.add(event));
+            }
+            Err(reason) => report.skip(&file, line, reason),
         }
-        let quantity = match field(qty_col) {
-            "" => 1.0,
-            raw => match parse_number(raw) {
-                Some(q) => q,
-                None => {
-                    report.skip(&file, line, SkipReason::BadQuantity);
-                    return Ok(());
-                }
-            },
-        };
-        let reason = if quantity <= 0.0 {
-            Some(SkipReason::NonPositiveQuantity)
-        } else if service {
-            Some(SkipReason::ServiceCode)
-        } else if field(Some(user_col)).is_empty() {
-            Some(SkipReason::NoCustomer)
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            report.skip(&file, line, reason);
-            return Ok(());
-        }
-        let ts = match field(ts_col) {
-            "" => None,
-            raw => match times.parse(raw) {
-                Some(ts) => Some(ts),
-                None => {
-                    report.skip(&file, line, SkipReason::BadTimestamp);
-                    return Ok(());
-                }
-            },
-        };
-        if !product_index.contains_key(code) {
-            product_index.insert(code.to_owned(), products.len());
-            products.push((code.to_owned(), TitleVotes::default()));
-        }
-        let merged = histories.add(NewEvent {
-            user_id: clean_user_id(field(Some(user_col))),
-            item_id: code,
-            ts,
-            quantity: Some(quantity),
-            rating: None,
-            basket_id: (!basket.is_empty()).then_some(basket),
-        });
-        report.merged_duplicates += u64::from(merged);
         Ok(())
     })?;
     report.rows_read += read;
-    let items = products
-        .into_iter()
-        .map(|(code, votes)| ItemRow {
-            title: votes.winner().unwrap_or_else(|| code.clone()),
-            item_id: code,
-            description: String::new(),
-            category: String::new(),
-            extra: "{}".to_owned(),
-        })
-        .collect();
-    Ok(ImportBatch { items, histories })
+    Ok(ImportBatch {
+        items: products.into_items(),
+        histories,
+    })
+}
+
+/// Products in order of first appearance, with their title votes.
+#[derive(Default)]
+struct Products {
+    index: FxHashMap<String, usize>,
+    votes: Vec<(String, TitleVotes)>,
+}
+
+impl Products {
+    /// The votes of product `code`, which is added if new.
+    fn votes(&mut self, code: &str) -> &mut TitleVotes {
+        let i = match self.index.get(code) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(code.to_owned(), self.votes.len());
+                self.votes.push((code.to_owned(), TitleVotes::default()));
+                self.votes.len() - 1
+            }
+        };
+        &mut self.votes[i].1
+    }
+
+    /// Each product titled by its most frequent description (its code if it had none).
+    fn into_items(self) -> Vec<ItemRow> {
+        self.votes
+            .into_iter()
+            .map(|(code, votes)| ItemRow {
+                title: votes.winner().unwrap_or_else(|| code.clone()),
+                item_id: code,
+                description: String::new(),
+                category: String::new(),
+                extra: "{}".to_owned(),
+            })
+            .collect()
+    }
+}
+
+/// One order line as a purchase, or why it is skipped (reasons checked in the order the
+/// module documents).
+fn purchase<'r>(
+    record: &'r StringRecord,
+    columns: &EventColumns,
+    service: bool,
+    times: &mut TimestampParser,
+) -> Result<NewEvent<'r>, SkipReason> {
+    let basket = field(record, columns.basket);
+    if basket.starts_with(['C', 'c']) {
+        return Err(SkipReason::CancelledInvoice);
+    }
+    // A line without a quantity is one unit.
+    let quantity = fields::quantity(field(record, columns.quantity))?.unwrap_or(1.0);
+    if service {
+        return Err(SkipReason::ServiceCode);
+    }
+    let user_id = clean_user_id(field(record, Some(columns.user)));
+    if user_id.is_empty() {
+        return Err(SkipReason::NoCustomer);
+    }
+    Ok(NewEvent {
+        user_id,
+        item_id: field(record, Some(columns.item)),
+        ts: fields::time(times, field(record, columns.ts))?,
+        quantity: Some(quantity),
+        rating: None,
+        basket_id: (!basket.is_empty()).then_some(basket),
+    })
 }
 
 #[cfg(test)]

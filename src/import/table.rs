@@ -304,6 +304,13 @@ impl Table {
         })
     }
 
+    /// Notes this file, its encoding and its column mapping in `report`.
+    pub fn describe_in(&self, report: &mut super::ImportReport, map: &ColumnMap) {
+        report.files.push(self.file_name());
+        report.encoding = self.encoding.to_owned();
+        report.columns.extend(map.describe(&self.headers));
+    }
+
     /// The file name for reports.
     pub fn file_name(&self) -> String {
         self.path.file_name().map_or_else(
