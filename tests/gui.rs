@@ -130,3 +130,40 @@ fn reopening_a_project_shows_its_counts_and_last_import() {
     harness.get_by_label_contains("Last import");
     harness.get_by_label_contains(": 5 items and 0 interactions");
 }
+
+#[test]
+fn a_long_import_can_be_cancelled_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("shop.strata");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.run();
+    harness.get_by_label("Orders export").click();
+    harness.run();
+    harness.get_by_label("File to import").focus();
+    harness.run();
+    harness
+        .get_by_label("File to import")
+        .type_text(data("online_retail.csv.gz").to_str().unwrap());
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Import")
+        .click();
+    harness.step();
+    harness.step();
+    harness
+        .get_by_role_and_label(Role::Button, "Cancel")
+        .click();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while harness
+        .query_by_label("Import cancelled; the project is unchanged.")
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "the cancel never landed");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.get_by_label("0 items");
+    harness.get_by_label("0 interactions");
+}

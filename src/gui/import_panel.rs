@@ -15,6 +15,7 @@ pub struct ImportPanel {
     pub report: Option<ImportReport>,
     /// When the shown report comes from the project's import log: when it ran (Unix seconds).
     pub report_logged_at: Option<i64>,
+    /// Why the last import wrote nothing, as a sentence.
     pub error: Option<String>,
 }
 
@@ -157,10 +158,7 @@ impl ImportPanel {
 
         if let Some(error) = &self.error {
             ui.add_space(6.0);
-            ui.colored_label(
-                ui.visuals().error_fg_color,
-                format!("Import failed, nothing was written: {error}"),
-            );
+            ui.colored_label(ui.visuals().error_fg_color, error);
         }
         if let Some(report) = &self.report {
             ui.add_space(6.0);

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
-use crate::import::{ImportKind, ImportReport, ImportRequest, run_import};
+use crate::import::{ImportError, ImportKind, ImportReport, ImportRequest, run_import};
 use crate::pipeline::{JobContext, Progress};
 use crate::store::{ProjectInfo, Store};
 
 /// What a finished job produced.
 pub enum JobOutcome {
-    /// The report and the project's new counts, or why nothing was imported.
+    /// The report and the project's new counts, or a sentence saying why nothing was imported.
     Import(Result<(ImportReport, ProjectInfo), String>),
 }
 
@@ -39,13 +39,19 @@ impl RunningJob {
     ) -> std::io::Result<Self> {
         let title = format!("Importing {}", request.path.display());
         Self::spawn("strata-import", title, ctx, move |job| {
+            let failed =
+                |e: &dyn std::fmt::Display| format!("Import failed, nothing was written: {e}");
             let outcome = Store::open(&project)
-                .map_err(|e| e.to_string())
+                .map_err(|e| failed(&e))
                 .and_then(|mut store| {
-                    let report =
-                        run_import(&mut store, &request, job).map_err(|e| e.to_string())?;
+                    let report = run_import(&mut store, &request, job).map_err(|e| match e {
+                        ImportError::Cancelled(_) => {
+                            "Import cancelled; the project is unchanged.".to_owned()
+                        }
+                        e => failed(&e),
+                    })?;
                     // Counted here, off the UI thread.
-                    let info = store.info().map_err(|e| e.to_string())?;
+                    let info = store.info().map_err(|e| failed(&e))?;
                     Ok((report, info))
                 });
             JobOutcome::Import(outcome)
