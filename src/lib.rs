@@ -3,6 +3,7 @@
 //!
 //! Nothing here outside [`gui`] knows that a user interface exists.
 
+pub mod embed;
 pub mod gui;
 pub mod import;
 pub mod pipeline;

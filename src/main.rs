@@ -8,6 +8,8 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use strata::embed::resolve::{ModelQuery, resolve};
+use strata::embed::{BertSentenceEmbedder, embed_all};
 use strata::import::{ColumnOverride, ImportKind, ImportRequest, run_import};
 use strata::pipeline::{JobContext, Progress};
 use strata::store::Store;
@@ -33,6 +35,28 @@ enum Command {
     Import(ImportArgs),
     /// Show a project's counts: items, users, interactions, time span.
     Info(InfoArgs),
+    /// Embed one text per line from stdin; print one JSON array of floats per line.
+    EmbedTexts(EmbedTextsArgs),
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// A Hugging Face repo id [default: sentence-transformers/all-MiniLM-L6-v2].
+    #[arg(long, value_name = "REPO", conflicts_with = "model_dir")]
+    model: Option<String>,
+    /// A folder holding config.json, tokenizer.json and model.safetensors
+    /// [default: $STRATA_MODEL_DIR, then the Hugging Face cache, then a download].
+    #[arg(long, value_name = "DIR")]
+    model_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct EmbedTextsArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Texts per batch.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
 }
 
 #[derive(Args)]
@@ -83,6 +107,7 @@ fn main() -> ExitCode {
         None => strata::gui::run(cli.project),
         Some(Command::Import(args)) => import(args),
         Some(Command::Info(args)) => info(args),
+        Some(Command::EmbedTexts(args)) => embed_texts(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -167,4 +192,34 @@ fn format_ts(ts: i64) -> String {
         || ts.to_string(),
         |dt| dt.format("%Y-%m-%d %H:%M").to_string(),
     )
+}
+
+fn load_embedder(args: &ModelArgs) -> anyhow::Result<BertSentenceEmbedder> {
+    let query = ModelQuery {
+        repo: args.model.clone(),
+        dir: args.model_dir.clone(),
+        ..ModelQuery::default()
+    }
+    .or_env_dir();
+    let model = resolve(&query)?;
+    Ok(BertSentenceEmbedder::load(&model.dir, &model.name)?)
+}
+
+fn embed_texts(args: EmbedTextsArgs) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let embedder = load_embedder(&args.model)?;
+    let lines: Vec<String> = std::io::stdin()
+        .lock()
+        .lines()
+        .collect::<Result<_, _>>()
+        .context("reading texts from stdin")?;
+    let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let vectors = embed_all(&embedder, &texts, args.batch_size, &JobContext::silent())?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for v in vectors {
+        serde_json::to_writer(&mut out, &v)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
 }
