@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use strata::embed::resolve::{ModelQuery, resolve};
-use strata::embed::{BertSentenceEmbedder, embed_all};
+use strata::embed::{BertSentenceEmbedder, embed_all, embed_project, item_text};
 use strata::import::{ColumnOverride, ImportKind, ImportRequest, run_import};
 use strata::pipeline::{JobContext, Progress};
 use strata::store::Store;
@@ -35,9 +35,28 @@ enum Command {
     Import(ImportArgs),
     /// Show a project's counts: items, users, interactions, time span.
     Info(InfoArgs),
+    /// Embed every item of a project with a sentence-transformer (cached: unchanged items are skipped).
+    Embed(EmbedArgs),
     /// Embed one text per line from stdin; print one JSON array of floats per line.
     EmbedTexts(EmbedTextsArgs),
 }
+
+#[derive(Args)]
+struct EmbedArgs {
+    #[command(flatten)]
+    project: ProjectArg,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Texts per batch.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Above this share of [UNK] tokens the model does not read the catalogue's language.
+const UNKNOWN_TOKEN_WARNING: f64 = 0.05;
 
 #[derive(Args)]
 struct ModelArgs {
@@ -107,6 +126,7 @@ fn main() -> ExitCode {
         None => strata::gui::run(cli.project),
         Some(Command::Import(args)) => import(args),
         Some(Command::Info(args)) => info(args),
+        Some(Command::Embed(args)) => embed(args),
         Some(Command::EmbedTexts(args)) => embed_texts(args),
     };
     match result {
@@ -203,6 +223,59 @@ fn load_embedder(args: &ModelArgs) -> anyhow::Result<BertSentenceEmbedder> {
     .or_env_dir();
     let model = resolve(&query)?;
     Ok(BertSentenceEmbedder::load(&model.dir, &model.name)?)
+}
+
+fn embed(args: EmbedArgs) -> anyhow::Result<()> {
+    let mut store = open(&args.project.project)?;
+    let embedder = load_embedder(&args.model)?;
+    let items = store.items()?;
+    let texts: Vec<String> = items.iter().map(item_text).collect();
+    let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let unknown = embedder.unknown_token_share(&text_refs)?;
+    if unknown > UNKNOWN_TOKEN_WARNING {
+        eprintln!(
+            "warning: {:.0}% of this catalogue's tokens are unknown to {} (it does not read the language); \
+             a multilingual model reads it: --model sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",
+            unknown * 100.0,
+            embedder.name()
+        );
+    }
+    let bar = progress_bar();
+    let on_progress = |p: Progress| {
+        bar.set_message(p.stage);
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    };
+    let cancel = AtomicBool::new(false);
+    let summary = embed_project(
+        &mut store,
+        &embedder,
+        args.batch_size,
+        &JobContext::new(&on_progress, &cancel),
+    );
+    bar.finish_and_clear();
+    let summary = summary?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!("model:      {} ({})", embedder.name(), summary.model_id);
+        println!("items:      {}", summary.items);
+        println!("embedded:   {}", summary.embedded);
+        println!("from cache: {}", summary.from_cache);
+        println!(
+            "took:       {:.2} s ({:.0} sentences/s)",
+            summary.seconds, summary.sentences_per_s
+        );
+    }
+    Ok(())
+}
+
+fn progress_bar() -> ProgressBar {
+    ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    )
 }
 
 fn embed_texts(args: EmbedTextsArgs) -> anyhow::Result<()> {

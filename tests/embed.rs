@@ -233,3 +233,53 @@ fn embed_texts_cli_writes_one_json_vector_per_line() {
         assert_close(line, &g.embedding, &g.text);
     }
 }
+
+#[test]
+fn embed_cli_summarises_caches_and_warns_about_an_unread_language() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("zh.strata");
+    let items = dir.path().join("zh.csv");
+    std::fs::write(
+        &items,
+        "商品编号,商品名称,分类\nS1,运动鞋 男款 透气,鞋类\nS2,不锈钢保温杯,厨房\n",
+    )
+    .unwrap();
+    let strata = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .arg("--project")
+            .arg(&project)
+            .arg("--model-dir")
+            .arg(model_dir())
+            .output()
+            .unwrap()
+    };
+    let import = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["import", "--items"])
+        .arg(&items)
+        .arg("--project")
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(import.status.success());
+    let first = strata(&["embed"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        stderr.contains("tokens are unknown to")
+            && stderr.contains("paraphrase-multilingual-MiniLM-L12-v2"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("embedded:   2"));
+    let second = strata(&["embed", "--json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(
+        (summary["embedded"].as_u64(), summary["from_cache"].as_u64()),
+        (Some(0), Some(2))
+    );
+}

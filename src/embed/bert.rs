@@ -18,23 +18,31 @@ pub struct BertSentenceEmbedder {
     model: BertModel,
     tokenizer: Tokenizer,
     model_id: String,
+    name: String,
     dim: usize,
     device: Device,
 }
 
+/// Bumped whenever tokenisation or pooling changes, so cached vectors are not reused across it.
+const RECIPE: &str = "strata-bert-mean-l2-256-v1";
+
 impl BertSentenceEmbedder {
-    /// Loads the model in `dir`, naming it `model_id` in caches and reports.
-    pub fn load(dir: &Path, model_id: &str) -> Result<Self, EmbedError> {
+    /// Loads the model in `dir`; `name` is shown to the user. Its [`Embedder::model_id`] is a
+    /// fingerprint of the weights, config and tokenizer, so the same model found in a folder
+    /// or in the Hugging Face cache shares its cached vectors.
+    pub fn load(dir: &Path, name: &str) -> Result<Self, EmbedError> {
         let file = |name: &str| -> PathBuf { dir.join(name) };
         let model_err = |path: PathBuf, reason: String| EmbedError::Model { path, reason };
         let read = |name: &str| {
             let path = file(name);
             std::fs::read(&path).map_err(|e| model_err(path, e.to_string()))
         };
-        let config: Config = serde_json::from_slice(&read("config.json")?)
+        let config_bytes = read("config.json")?;
+        let tokenizer_bytes = read("tokenizer.json")?;
+        let config: Config = serde_json::from_slice(&config_bytes)
             .map_err(|e| model_err(file("config.json"), format!("not a BERT config: {e}")))?;
         let dim = config.hidden_size;
-        let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
+        let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes)
             .map_err(|e| model_err(file("tokenizer.json"), e.to_string()))?;
         // The shipped tokenizer.json truncates and pads to a fixed 128; sentence-transformers
         // truncates at 256 and pads each batch to its longest member.
@@ -53,6 +61,7 @@ impl BertSentenceEmbedder {
             .map_err(|e| model_err(file("tokenizer.json"), e.to_string()))?;
         let device = Device::Cpu;
         let weights = read("model.safetensors")?;
+        let model_id = fingerprint(&[RECIPE.as_bytes(), &config_bytes, &tokenizer_bytes, &weights]);
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| model_err(file("model.safetensors"), e.to_string()))?;
         let model = BertModel::load(vb, &config)
@@ -60,10 +69,16 @@ impl BertSentenceEmbedder {
         Ok(Self {
             model,
             tokenizer,
-            model_id: model_id.to_owned(),
+            model_id,
+            name: name.to_owned(),
             dim,
             device,
         })
+    }
+
+    /// The name the model was found under (a repo id or a folder name).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The share of `[UNK]` among the non-special tokens of `texts`: high when the model's
@@ -89,6 +104,19 @@ impl BertSentenceEmbedder {
             unknown as f64 / total as f64
         })
     }
+}
+
+/// `sha256:` and the first 16 hex digits of the SHA-256 of `parts`.
+fn fingerprint(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 impl Embedder for BertSentenceEmbedder {

@@ -8,10 +8,12 @@
 
 mod bert;
 mod error;
+mod project;
 pub mod resolve;
 
 pub use bert::BertSentenceEmbedder;
 pub use error::EmbedError;
+pub use project::{EmbedSummary, ProjectEmbedError, embed_project, item_text, text_hash};
 
 use crate::pipeline::JobContext;
 

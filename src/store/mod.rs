@@ -8,11 +8,13 @@
 mod error;
 mod histories;
 mod schema;
+mod vectors;
 mod write;
 
 pub use error::StoreError;
 pub use histories::{Event, EventRow, Histories, Interner, KeyPlan, NewEvent};
 pub use schema::{APPLICATION_ID, latest_version};
+pub use vectors::TextHash;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -266,6 +268,27 @@ impl Store {
             .and_then(|rows| rows.collect::<Result<HashSet<String>, _>>())
             .map_err(|e| self.sqlite_err(e))?;
         Ok(ids)
+    }
+
+    /// Every item, in catalogue order.
+    pub fn items(&self) -> Result<Vec<ItemRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT item_id, title, description, category, extra FROM items ORDER BY item_key",
+            )
+            .map_err(|e| self.sqlite_err(e))?;
+        stmt.query_map([], |row| {
+            Ok(ItemRow {
+                item_id: row.get(0)?,
+                title: row.get(1)?,
+                description: row.get(2)?,
+                category: row.get(3)?,
+                extra: row.get(4)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.sqlite_err(e))
     }
 
     /// One item by id.

@@ -49,6 +49,18 @@ pub const MIGRATIONS: &[&str] = &[
         imported_at INTEGER NOT NULL
     ) STRICT;
     "#,
+    // v2: the embedding cache. A vector is keyed by the model (a fingerprint of its weights)
+    // and a hash of the exact text embedded, so an unchanged item is never embedded twice,
+    // an edited one is, and vectors of several models live side by side.
+    r#"
+    CREATE TABLE embeddings (
+        model_id  TEXT NOT NULL,
+        text_hash BLOB NOT NULL,
+        dim       INTEGER NOT NULL,
+        vector    BLOB NOT NULL,
+        PRIMARY KEY (model_id, text_hash)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and reads.

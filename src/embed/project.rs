@@ -1,0 +1,102 @@
+//! Embedding a whole project, through the cache.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use sha2::Digest;
+
+use super::{EmbedError, Embedder};
+use crate::pipeline::JobContext;
+use crate::store::{ItemRow, Store, StoreError, TextHash};
+
+/// The text an item is embedded from: title, category and description, in that order.
+pub fn item_text(item: &ItemRow) -> String {
+    [
+        item.title.trim(),
+        item.category.trim(),
+        item.description.trim(),
+    ]
+    .into_iter()
+    .filter(|part| !part.is_empty())
+    .collect::<Vec<_>>()
+    .join(". ")
+}
+
+pub fn text_hash(text: &str) -> TextHash {
+    sha2::Sha256::digest(text.as_bytes()).into()
+}
+
+/// What [`embed_project`] did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct EmbedSummary {
+    pub model_id: String,
+    pub items: u64,
+    /// Distinct texts the model was run on.
+    pub embedded: u64,
+    /// Items whose vector came from the cache.
+    pub from_cache: u64,
+    pub seconds: f64,
+    /// Texts embedded per second (0 when all came from the cache).
+    pub sentences_per_s: f64,
+}
+
+/// Why a project could not be embedded.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectEmbedError {
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Embeds every item whose text is not cached for this model, shortest texts first in
+/// batches of `batch_size`, storing each batch as it finishes (a cancelled or killed run
+/// keeps them; the next run embeds only the rest).
+pub fn embed_project(
+    store: &mut Store,
+    embedder: &dyn Embedder,
+    batch_size: usize,
+    job: &JobContext,
+) -> Result<EmbedSummary, ProjectEmbedError> {
+    let started = Instant::now();
+    let model_id = embedder.model_id().to_owned();
+    let items = store.items()?;
+    let mut missing: Vec<(TextHash, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut from_cache = 0u64;
+    for item in &items {
+        let text = item_text(item);
+        let hash = text_hash(&text);
+        if store.cached_vector(&model_id, &hash)?.is_some() {
+            from_cache += 1;
+        } else if seen.insert(hash) {
+            missing.push((hash, text));
+        }
+    }
+    missing.sort_by_key(|(_, text)| text.len());
+    let total = missing.len() as u64;
+    let mut done = 0u64;
+    job.progress("embedding", 0, total);
+    for batch in missing.chunks(batch_size.max(1)) {
+        job.check().map_err(EmbedError::from)?;
+        let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+        let vectors = embedder.embed(&texts)?;
+        let rows: Vec<(TextHash, Vec<f32>)> = batch.iter().map(|(h, _)| *h).zip(vectors).collect();
+        store.store_vectors(&model_id, &rows)?;
+        done += batch.len() as u64;
+        job.progress("embedding", done, total);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(EmbedSummary {
+        model_id,
+        items: items.len() as u64,
+        embedded: total,
+        from_cache,
+        seconds,
+        sentences_per_s: if total == 0 {
+            0.0
+        } else {
+            total as f64 / seconds
+        },
+    })
+}
