@@ -26,29 +26,44 @@ pub trait Embedder: Send + Sync {
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
 }
 
-/// Embeds `texts` in batches of `batch_size`, reporting progress and checking for a
-/// cancel between batches. Texts are ordered by length first (less padding per batch:
-/// +70-85% throughput measured here); the result is in the input order.
+/// Embeds `texts` in batches of `batch_size`, shortest first (less padding per batch:
+/// +70-85% throughput measured here), handing each batch to `sink` as (input positions,
+/// vectors) and reporting progress; a cancel takes effect between batches.
+pub fn embed_batches<E: From<EmbedError>>(
+    embedder: &dyn Embedder,
+    texts: &[&str],
+    batch_size: usize,
+    job: &JobContext,
+    mut sink: impl FnMut(&[usize], Vec<Vec<f32>>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].len());
+    let total = texts.len() as u64;
+    let mut done = 0u64;
+    job.progress("embedding", 0, total);
+    for batch in order.chunks(batch_size.max(1)) {
+        job.check().map_err(EmbedError::from)?;
+        let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+        sink(batch, embedder.embed(&batch_texts)?)?;
+        done += batch.len() as u64;
+        job.progress("embedding", done, total);
+    }
+    Ok(())
+}
+
+/// Embeds `texts` (see [`embed_batches`]); the result is in the input order.
 pub fn embed_all(
     embedder: &dyn Embedder,
     texts: &[&str],
     batch_size: usize,
     job: &JobContext,
 ) -> Result<Vec<Vec<f32>>, EmbedError> {
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_by_key(|&i| texts[i].len());
     let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-    let total = texts.len() as u64;
-    let mut done = 0u64;
-    for batch in order.chunks(batch_size.max(1)) {
-        job.check()?;
-        let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
-        let vectors = embedder.embed(&batch_texts)?;
-        for (&i, v) in batch.iter().zip(vectors) {
+    embed_batches(embedder, texts, batch_size, job, |positions, vectors| {
+        for (&i, v) in positions.iter().zip(vectors) {
             out[i] = v;
         }
-        done += batch.len() as u64;
-        job.progress("embedding", done, total);
-    }
+        Ok::<_, EmbedError>(())
+    })?;
     Ok(out)
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 use serde::Serialize;
 use sha2::Digest;
 
-use super::{EmbedError, Embedder};
+use super::{EmbedError, Embedder, embed_batches};
 use crate::pipeline::JobContext;
 use crate::store::{ItemRow, Store, StoreError, TextHash};
 
@@ -49,9 +49,9 @@ pub enum ProjectEmbedError {
     Store(#[from] StoreError),
 }
 
-/// Embeds every item whose text is not cached for this model, shortest texts first in
-/// batches of `batch_size`, storing each batch as it finishes (a cancelled or killed run
-/// keeps them; the next run embeds only the rest).
+/// Embeds every item whose text is not cached for this model, in batches of `batch_size`
+/// ([`embed_batches`]), storing each batch as it finishes (a cancelled or killed run keeps
+/// them; the next run embeds only the rest).
 pub fn embed_project(
     store: &mut Store,
     embedder: &dyn Embedder,
@@ -73,19 +73,18 @@ pub fn embed_project(
             missing.push((hash, text));
         }
     }
-    missing.sort_by_key(|(_, text)| text.len());
+    let texts: Vec<&str> = missing.iter().map(|(_, t)| t.as_str()).collect();
+    embed_batches(embedder, &texts, batch_size, job, |positions, vectors| {
+        let rows: Vec<(TextHash, Vec<f32>)> = positions
+            .iter()
+            .map(|&i| missing[i].0)
+            .zip(vectors)
+            .collect();
+        store
+            .store_vectors(&model_id, &rows)
+            .map_err(ProjectEmbedError::from)
+    })?;
     let total = missing.len() as u64;
-    let mut done = 0u64;
-    job.progress("embedding", 0, total);
-    for batch in missing.chunks(batch_size.max(1)) {
-        job.check().map_err(EmbedError::from)?;
-        let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
-        let vectors = embedder.embed(&texts)?;
-        let rows: Vec<(TextHash, Vec<f32>)> = batch.iter().map(|(h, _)| *h).zip(vectors).collect();
-        store.store_vectors(&model_id, &rows)?;
-        done += batch.len() as u64;
-        job.progress("embedding", done, total);
-    }
     let seconds = started.elapsed().as_secs_f64();
     Ok(EmbedSummary {
         model_id,
