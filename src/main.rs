@@ -158,23 +158,7 @@ fn import(args: ImportArgs) -> anyhow::Result<()> {
         path,
         overrides: args.overrides,
     };
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{msg:>8} [{bar:40}] {percent:>3}%")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    let on_progress = |p: Progress| {
-        bar.set_message(p.stage);
-        bar.set_length(p.total);
-        bar.set_position(p.done);
-    };
-    let cancel = AtomicBool::new(false);
-    let report = run_import(
-        &mut store,
-        &request,
-        &JobContext::new(&on_progress, &cancel),
-    );
-    bar.finish_and_clear();
+    let report = with_progress(|job| run_import(&mut store, &request, job));
     let report = report?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -240,20 +224,7 @@ fn embed(args: EmbedArgs) -> anyhow::Result<()> {
             embedder.name()
         );
     }
-    let bar = progress_bar();
-    let on_progress = |p: Progress| {
-        bar.set_message(p.stage);
-        bar.set_length(p.total);
-        bar.set_position(p.done);
-    };
-    let cancel = AtomicBool::new(false);
-    let summary = embed_project(
-        &mut store,
-        &embedder,
-        args.batch_size,
-        &JobContext::new(&on_progress, &cancel),
-    );
-    bar.finish_and_clear();
+    let summary = with_progress(|job| embed_project(&mut store, &embedder, args.batch_size, job));
     let summary = summary?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
@@ -270,12 +241,22 @@ fn embed(args: EmbedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn progress_bar() -> ProgressBar {
-    ProgressBar::new(0).with_style(
+/// Runs `work` with a terminal progress bar (on stderr, hidden when it is not a terminal).
+fn with_progress<T>(work: impl FnOnce(&JobContext) -> T) -> T {
+    let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
-    )
+    );
+    let on_progress = |p: Progress| {
+        bar.set_message(p.stage);
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    };
+    let cancel = AtomicBool::new(false);
+    let result = work(&JobContext::new(&on_progress, &cancel));
+    bar.finish_and_clear();
+    result
 }
 
 fn embed_texts(args: EmbedTextsArgs) -> anyhow::Result<()> {

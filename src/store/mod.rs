@@ -92,6 +92,17 @@ pub enum WriteError {
     Cancelled(#[from] Cancelled),
 }
 
+/// An [`ItemRow`] from `SELECT item_id, title, description, category, extra`.
+fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRow> {
+    Ok(ItemRow {
+        item_id: row.get(0)?,
+        title: row.get(1)?,
+        description: row.get(2)?,
+        category: row.get(3)?,
+        extra: row.get(4)?,
+    })
+}
+
 /// An open project.
 pub struct Store {
     conn: Connection,
@@ -278,17 +289,9 @@ impl Store {
                 "SELECT item_id, title, description, category, extra FROM items ORDER BY item_key",
             )
             .map_err(|e| self.sqlite_err(e))?;
-        stmt.query_map([], |row| {
-            Ok(ItemRow {
-                item_id: row.get(0)?,
-                title: row.get(1)?,
-                description: row.get(2)?,
-                category: row.get(3)?,
-                extra: row.get(4)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(|e| self.sqlite_err(e))
+        stmt.query_map([], item_from_row)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sqlite_err(e))
     }
 
     /// One item by id.
@@ -299,17 +302,9 @@ impl Store {
                 "SELECT item_id, title, description, category, extra FROM items WHERE item_id = ?1",
             )
             .map_err(|e| self.sqlite_err(e))?;
-        stmt.query_row([item_id], |row| {
-            Ok(ItemRow {
-                item_id: row.get(0)?,
-                title: row.get(1)?,
-                description: row.get(2)?,
-                category: row.get(3)?,
-                extra: row.get(4)?,
-            })
-        })
-        .optional()
-        .map_err(|e| self.sqlite_err(e))
+        stmt.query_row([item_id], item_from_row)
+            .optional()
+            .map_err(|e| self.sqlite_err(e))
     }
 
     /// A user's interactions, oldest first (rows without a time last).

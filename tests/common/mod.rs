@@ -46,10 +46,18 @@ pub fn dump(path: &Path) -> String {
         .unwrap();
     let mut out = String::new();
     for table in tables {
+        // Ordered by every column: WITHOUT ROWID tables have no rowid to order by.
+        let n = conn
+            .prepare(&format!("SELECT * FROM {table}"))
+            .unwrap()
+            .column_count();
+        let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
         let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+            .prepare(&format!(
+                "SELECT * FROM {table} ORDER BY {}",
+                order.join(", ")
+            ))
             .unwrap();
-        let n = stmt.column_count();
         let rows = stmt
             .query_map([], |row| {
                 let cells: Vec<String> = (0..n)
