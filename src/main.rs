@@ -9,7 +9,10 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use strata::embed::resolve::{ModelQuery, resolve};
-use strata::embed::{BertSentenceEmbedder, embed_all, embed_project, item_text};
+use strata::embed::{
+    BertSentenceEmbedder, embed_all, embed_project, embed_workers, item_text,
+    run_kernels_single_threaded,
+};
 use strata::import::{ColumnOverride, ImportKind, ImportRequest, run_import};
 use strata::pipeline::{JobContext, Progress};
 use strata::store::Store;
@@ -121,6 +124,7 @@ struct InfoArgs {
 }
 
 fn main() -> ExitCode {
+    run_kernels_single_threaded();
     let cli = Cli::parse();
     let result = match cli.command {
         None => strata::gui::run(cli.project),
@@ -268,7 +272,13 @@ fn embed_texts(args: EmbedTextsArgs) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()
         .context("reading texts from stdin")?;
     let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let vectors = embed_all(&embedder, &texts, args.batch_size, &JobContext::silent())?;
+    let vectors = embed_all(
+        &embedder,
+        &texts,
+        args.batch_size,
+        embed_workers(),
+        &JobContext::silent(),
+    )?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for v in vectors {
         serde_json::to_writer(&mut out, &v)?;

@@ -77,7 +77,7 @@ fn equal_to_sentence_transformers_in_batches_of_mixed_lengths() {
     let texts: Vec<&str> = golden.iter().map(|g| g.text.as_str()).collect();
     // All at once (long and short texts padded together), one by one, and in odd batches.
     let together = embedder.embed(&texts).unwrap();
-    let sorted = embed_all(&embedder, &texts, 7, &JobContext::silent()).unwrap();
+    let sorted = embed_all(&embedder, &texts, 7, 2, &JobContext::silent()).unwrap();
     for (i, g) in golden.iter().enumerate() {
         assert_close(&together[i], &g.embedding, &g.text);
         assert_close(&sorted[i], &g.embedding, &g.text);

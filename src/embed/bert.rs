@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use super::bert_model::BertEncoder;
 use super::{EmbedError, Embedder};
 
 /// sentence-transformers' `max_seq_length` for MiniLM-family models.
@@ -15,7 +16,7 @@ pub const MAX_TOKENS: usize = 256;
 /// A sentence-transformer loaded from a Hugging Face layout folder
 /// (config.json, tokenizer.json, model.safetensors).
 pub struct BertSentenceEmbedder {
-    model: BertModel,
+    model: BertEncoder,
     tokenizer: Tokenizer,
     model_id: String,
     name: String,
@@ -64,7 +65,7 @@ impl BertSentenceEmbedder {
         let model_id = fingerprint(&[RECIPE.as_bytes(), &config_bytes, &tokenizer_bytes, &weights]);
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| model_err(file("model.safetensors"), e.to_string()))?;
-        let model = BertModel::load(vb, &config)
+        let model = BertEncoder::load(vb, &config)
             .map_err(|e| model_err(file("model.safetensors"), format!("not a BERT model: {e}")))?;
         Ok(Self {
             model,
@@ -151,7 +152,7 @@ impl Embedder for BertSentenceEmbedder {
         let ids = Tensor::from_vec(flat(&|e| e.get_ids()), (rows, len), &self.device)?;
         let types = Tensor::from_vec(flat(&|e| e.get_type_ids()), (rows, len), &self.device)?;
         let mask = Tensor::from_vec(flat(&|e| e.get_attention_mask()), (rows, len), &self.device)?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+        let hidden = self.model.forward(&ids, &types, &mask)?;
         // Mean over real tokens only (sentence-transformers' pooling), then unit length.
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?;

@@ -7,6 +7,7 @@
 //! folder, the Hugging Face cache, or a download.
 
 mod bert;
+mod bert_model;
 mod error;
 mod project;
 pub mod resolve;
@@ -14,6 +15,8 @@ pub mod resolve;
 pub use bert::BertSentenceEmbedder;
 pub use error::EmbedError;
 pub use project::{EmbedSummary, ProjectEmbedError, embed_project, item_text, text_hash};
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::pipeline::JobContext;
 
@@ -26,29 +29,89 @@ pub trait Embedder: Send + Sync {
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
 }
 
+/// How many batches run at once: one per core (at most 8).
+pub fn embed_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+}
+
+/// Makes candle run each operation on the calling thread only. Strata runs one model
+/// forward per core on different batches instead ([`embed_batches`]): splitting every small
+/// operation of a short-text batch over the cores cost more in synchronisation (candle's
+/// spinning barrier threads competing with gemm's) than it gained; measured in
+/// `benches/embed.rs`. Call it first thing in `main`, before any other thread exists.
+pub fn run_kernels_single_threaded() {
+    // SAFETY: called at start-up while the process has a single thread, so no other
+    // thread can be reading the environment.
+    unsafe {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+}
+
 /// Embeds `texts` in batches of `batch_size`, shortest first (less padding per batch:
-/// +70-85% throughput measured here), handing each batch to `sink` as (input positions,
-/// vectors) and reporting progress; a cancel takes effect between batches.
+/// +70-85% throughput measured here), on `workers` threads that each take the next batch.
+/// Each finished batch goes to `sink` on the calling thread as (input positions, vectors),
+/// in the order batches finish, with progress reported; a cancel takes effect within a batch
+/// per worker, and no batch is handed to `sink` after an error.
 pub fn embed_batches<E: From<EmbedError>>(
     embedder: &dyn Embedder,
     texts: &[&str],
     batch_size: usize,
+    workers: usize,
     job: &JobContext,
     mut sink: impl FnMut(&[usize], Vec<Vec<f32>>) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut order: Vec<usize> = (0..texts.len()).collect();
     order.sort_by_key(|&i| texts[i].len());
+    let batches: Vec<&[usize]> = order.chunks(batch_size.max(1)).collect();
     let total = texts.len() as u64;
-    let mut done = 0u64;
     job.progress("embedding", 0, total);
-    for batch in order.chunks(batch_size.max(1)) {
-        job.check().map_err(EmbedError::from)?;
-        let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
-        sink(batch, embedder.embed(&batch_texts)?)?;
-        done += batch.len() as u64;
-        job.progress("embedding", done, total);
-    }
-    Ok(())
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        for worker in 0..workers.clamp(1, batches.len().max(1)) {
+            let sender = sender.clone();
+            let (next, stop, batches) = (&next, &stop, &batches);
+            let spawned = std::thread::Builder::new()
+                .name(format!("strata-embed-{worker}"))
+                .spawn_scoped(scope, move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                            break;
+                        };
+                        let result = job.check().map_err(EmbedError::from).and_then(|()| {
+                            let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+                            embedder.embed(&batch_texts)
+                        });
+                        let failed = result.is_err();
+                        if sender.send((*batch, result)).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                stop.store(true, Ordering::Relaxed);
+                return Err(E::from(EmbedError::Thread(e.to_string())));
+            }
+        }
+        drop(sender);
+        let mut done = 0u64;
+        for (batch, result) in receiver {
+            let outcome = result
+                .map_err(E::from)
+                .and_then(|vectors| sink(batch, vectors));
+            if let Err(e) = outcome {
+                stop.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+            done += batch.len() as u64;
+            job.progress("embedding", done, total);
+        }
+        Ok(())
+    })
 }
 
 /// Embeds `texts` (see [`embed_batches`]); the result is in the input order.
@@ -56,14 +119,22 @@ pub fn embed_all(
     embedder: &dyn Embedder,
     texts: &[&str],
     batch_size: usize,
+    workers: usize,
     job: &JobContext,
 ) -> Result<Vec<Vec<f32>>, EmbedError> {
     let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-    embed_batches(embedder, texts, batch_size, job, |positions, vectors| {
-        for (&i, v) in positions.iter().zip(vectors) {
-            out[i] = v;
-        }
-        Ok::<_, EmbedError>(())
-    })?;
+    embed_batches(
+        embedder,
+        texts,
+        batch_size,
+        workers,
+        job,
+        |positions, vectors| {
+            for (&i, v) in positions.iter().zip(vectors) {
+                out[i] = v;
+            }
+            Ok::<_, EmbedError>(())
+        },
+    )?;
     Ok(out)
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 use serde::Serialize;
 use sha2::Digest;
 
-use super::{EmbedError, Embedder, embed_batches};
+use super::{EmbedError, Embedder, embed_batches, embed_workers};
 use crate::pipeline::JobContext;
 use crate::store::{ItemRow, Store, StoreError, TextHash};
 
@@ -74,16 +74,23 @@ pub fn embed_project(
         }
     }
     let texts: Vec<&str> = missing.iter().map(|(_, t)| t.as_str()).collect();
-    embed_batches(embedder, &texts, batch_size, job, |positions, vectors| {
-        let rows: Vec<(TextHash, Vec<f32>)> = positions
-            .iter()
-            .map(|&i| missing[i].0)
-            .zip(vectors)
-            .collect();
-        store
-            .store_vectors(&model_id, &rows)
-            .map_err(ProjectEmbedError::from)
-    })?;
+    embed_batches(
+        embedder,
+        &texts,
+        batch_size,
+        embed_workers(),
+        job,
+        |positions, vectors| {
+            let rows: Vec<(TextHash, Vec<f32>)> = positions
+                .iter()
+                .map(|&i| missing[i].0)
+                .zip(vectors)
+                .collect();
+            store
+                .store_vectors(&model_id, &rows)
+                .map_err(ProjectEmbedError::from)
+        },
+    )?;
     let total = missing.len() as u64;
     let seconds = started.elapsed().as_secs_f64();
     Ok(EmbedSummary {
