@@ -8,3 +8,4 @@ pub mod gui;
 pub mod import;
 pub mod pipeline;
 pub mod store;
+pub mod text;

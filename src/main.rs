@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use strata::embed::resolve::{ModelQuery, resolve};
 use strata::embed::{
-    BertSentenceEmbedder, embed_all, embed_project, embed_workers, item_text,
-    run_kernels_single_threaded,
+    BertSentenceEmbedder, EmbedError, Embedder, LsaEmbedder, embed_all, embed_project,
+    embed_workers, item_text, run_kernels_single_threaded,
 };
 use strata::import::{ColumnOverride, ImportKind, ImportRequest, run_import};
 use strata::pipeline::{JobContext, Progress};
@@ -50,6 +50,10 @@ struct EmbedArgs {
     project: ProjectArg,
     #[command(flatten)]
     model: ModelArgs,
+    /// Use the LSA fallback (TF-IDF over words with Chinese word segmentation, then SVD)
+    /// instead of a neural model. Used anyway, with a warning, when no model can be found.
+    #[arg(long, conflicts_with_all = ["model", "model_dir"])]
+    lsa: bool,
     /// Texts per batch.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
@@ -192,6 +196,14 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
         ),
         _ => println!("time span:    no timed interactions"),
     }
+    match &info.embedding {
+        Some(e) if e.fallback => println!(
+            "embeddings:   {} ({}, {} dims) [fallback, not a neural model]",
+            e.name, e.model_id, e.dim
+        ),
+        Some(e) => println!("embeddings:   {} ({}, {} dims)", e.name, e.model_id, e.dim),
+        None => println!("embeddings:   none yet (strata embed)"),
+    }
     Ok(())
 }
 
@@ -215,25 +227,56 @@ fn load_embedder(args: &ModelArgs) -> anyhow::Result<BertSentenceEmbedder> {
 
 fn embed(args: EmbedArgs) -> anyhow::Result<()> {
     let mut store = open(&args.project.project)?;
-    let embedder = load_embedder(&args.model)?;
     let items = store.items()?;
     let texts: Vec<String> = items.iter().map(item_text).collect();
     let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let unknown = embedder.unknown_token_share(&text_refs)?;
-    if unknown > UNKNOWN_TOKEN_WARNING {
-        eprintln!(
-            "warning: {:.0}% of this catalogue's tokens are unknown to {} (it does not read the language); \
-             a multilingual model reads it: --model sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",
-            unknown * 100.0,
-            embedder.name()
-        );
-    }
-    let summary = with_progress(|job| embed_project(&mut store, &embedder, args.batch_size, job));
-    let summary = summary?;
+    let neural = if args.lsa {
+        None
+    } else {
+        match load_embedder(&args.model) {
+            Ok(embedder) => Some(embedder),
+            Err(err) if is_not_found(&err) => {
+                eprintln!("warning: {err:#}");
+                eprintln!(
+                    "warning: using the LSA fallback instead (TF-IDF + SVD over this catalogue's \
+                     words): weaker than a sentence-transformer; the project records it as such"
+                );
+                None
+            }
+            Err(err) => return Err(err),
+        }
+    };
+    let summary = match &neural {
+        Some(embedder) => {
+            let unknown = embedder.unknown_token_share(&text_refs)?;
+            if unknown > UNKNOWN_TOKEN_WARNING {
+                eprintln!(
+                    "warning: {:.0}% of this catalogue's tokens are unknown to {} (it does not read the language); \
+                     a multilingual model reads it: --model sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2, \
+                     or without one, --lsa (word-based, segments Chinese)",
+                    unknown * 100.0,
+                    embedder.name()
+                );
+            }
+            with_progress(|job| embed_project(&mut store, embedder, args.batch_size, job))?
+        }
+        None => {
+            let lsa = LsaEmbedder::fit(&text_refs)?;
+            with_progress(|job| embed_project(&mut store, &lsa, args.batch_size, job))?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
-        println!("model:      {} ({})", embedder.name(), summary.model_id);
+        let label = if summary.fallback {
+            " [fallback, not a neural model]"
+        } else {
+            ""
+        };
+        println!(
+            "model:      {} ({}){label}",
+            summary.model_name, summary.model_id
+        );
         println!("items:      {}", summary.items);
         println!("embedded:   {}", summary.embedded);
         println!("from cache: {}", summary.from_cache);
@@ -243,6 +286,14 @@ fn embed(args: EmbedArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// True when no neural model could be found or fetched (as opposed to a broken one).
+fn is_not_found(err: &anyhow::Error) -> bool {
+    matches!(
+        err.downcast_ref::<EmbedError>(),
+        Some(EmbedError::NotFound { .. })
+    )
 }
 
 /// Runs `work` with a terminal progress bar (on stderr, hidden when it is not a terminal).

@@ -164,3 +164,78 @@ fn help_everywhere() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Issue #3: with no neural model to be had, `strata embed` falls back to LSA, says so, and
+/// the project records it; Chinese items group by their segmented words.
+#[test]
+fn embed_without_a_model_falls_back_to_lsa_and_labels_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("zh.strata");
+    let p = project.to_str().unwrap();
+    let items = data("shop_items_zh.csv");
+    let out = strata(&["import", "--project", p, "--items", items.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["embed", "--project", p, "--json"])
+        .env_remove("STRATA_MODEL_DIR")
+        .env("HF_HUB_CACHE", dir.path().join("empty-hub"))
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("using the LSA fallback"),
+        "{}",
+        stderr(&out)
+    );
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["fallback"], true);
+    assert_eq!(summary["embedded"], 9);
+    assert!(summary["model_id"].as_str().unwrap().starts_with("lsa:"));
+
+    let out = strata(&["info", "--project", p]);
+    assert!(
+        stdout(&out).contains("[fallback, not a neural model]"),
+        "{}",
+        stdout(&out)
+    );
+    let out = strata(&["info", "--project", p, "--json"]);
+    let info: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(info["embedding"]["fallback"], true);
+
+    // Vectors: shoes are nearer shoes than tea sets.
+    let store = strata::store::Store::open(&project).unwrap();
+    let model_id = info["embedding"]["model_id"].as_str().unwrap();
+    let vector = |item_id: &str| {
+        let item = store.item(item_id).unwrap().unwrap();
+        let text = strata::embed::item_text(&item);
+        store
+            .cached_vector(model_id, &strata::embed::text_hash(&text))
+            .unwrap()
+            .unwrap()
+    };
+    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let (shoe, shoe2, tea) = (vector("S1"), vector("S2"), vector("S5"));
+    assert!(cosine(&shoe, &shoe2) > cosine(&shoe, &tea) + 0.2);
+}
+
+/// Issue #3: `--lsa` picks the fallback even when a model is available.
+#[test]
+fn embed_lsa_flag_uses_the_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("en.strata");
+    let p = project.to_str().unwrap();
+    let items = data("shop_items.csv");
+    assert!(
+        strata(&["import", "--project", p, "--items", items.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out = strata(&["embed", "--project", p, "--lsa"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("[fallback, not a neural model]"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -48,6 +48,9 @@ impl Embedder for Counting<'_> {
     fn model_id(&self) -> &str {
         self.model_id.unwrap_or_else(|| self.inner.model_id())
     }
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
     fn dim(&self) -> usize {
         self.inner.dim()
     }

@@ -77,11 +77,6 @@ impl BertSentenceEmbedder {
         })
     }
 
-    /// The name the model was found under (a repo id or a folder name).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// The share of `[UNK]` among the non-special tokens of `texts`: high when the model's
     /// vocabulary does not cover the catalogue's language (Chinese with an English model).
     pub fn unknown_token_share(&self, texts: &[&str]) -> Result<f64, EmbedError> {
@@ -123,6 +118,11 @@ fn fingerprint(parts: &[&[u8]]) -> String {
 impl Embedder for BertSentenceEmbedder {
     fn model_id(&self) -> &str {
         &self.model_id
+    }
+
+    /// The name the model was found under (a repo id or a folder name).
+    fn name(&self) -> &str {
+        &self.name
     }
 
     fn dim(&self) -> usize {

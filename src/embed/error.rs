@@ -21,6 +21,9 @@ pub enum EmbedError {
     #[error("model run failed: {0}")]
     Compute(#[from] candle_core::Error),
 
+    #[error("LSA fallback: {0}")]
+    Lsa(String),
+
     #[error("could not start an embedding thread: {0}")]
     Thread(String),
 

@@ -9,11 +9,13 @@
 mod bert;
 mod bert_model;
 mod error;
+mod lsa;
 mod project;
 pub mod resolve;
 
 pub use bert::BertSentenceEmbedder;
 pub use error::EmbedError;
+pub use lsa::{LSA_DIMS, LsaEmbedder};
 pub use project::{EmbedSummary, ProjectEmbedError, embed_project, item_text, text_hash};
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -24,6 +26,12 @@ use crate::pipeline::JobContext;
 pub trait Embedder: Send + Sync {
     /// A stable name for the model, part of every cached vector's key.
     fn model_id(&self) -> &str;
+    /// What the user knows the model by (a repo id, a folder name, "LSA fallback").
+    fn name(&self) -> &str;
+    /// True for the LSA fallback, which is not a neural model.
+    fn is_fallback(&self) -> bool {
+        false
+    }
     fn dim(&self) -> usize;
     /// One vector per text, in order.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;

@@ -7,7 +7,7 @@ use sha2::Digest;
 
 use super::{EmbedError, Embedder, embed_batches, embed_workers};
 use crate::pipeline::JobContext;
-use crate::store::{ItemRow, Store, StoreError, TextHash};
+use crate::store::{EmbeddingInfo, ItemRow, Store, StoreError, TextHash};
 
 /// The text an item is embedded from: title, category and description, in that order.
 pub fn item_text(item: &ItemRow) -> String {
@@ -30,6 +30,9 @@ pub fn text_hash(text: &str) -> TextHash {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct EmbedSummary {
     pub model_id: String,
+    pub model_name: String,
+    /// True when the LSA fallback made the vectors, not a neural model.
+    pub fallback: bool,
     pub items: u64,
     /// Distinct texts the model was run on.
     pub embedded: u64,
@@ -91,10 +94,18 @@ pub fn embed_project(
                 .map_err(ProjectEmbedError::from)
         },
     )?;
+    store.set_embedding(&EmbeddingInfo {
+        model_id: model_id.clone(),
+        name: embedder.name().to_owned(),
+        dim: embedder.dim(),
+        fallback: embedder.is_fallback(),
+    })?;
     let total = missing.len() as u64;
     let seconds = started.elapsed().as_secs_f64();
     Ok(EmbedSummary {
         model_id,
+        model_name: embedder.name().to_owned(),
+        fallback: embedder.is_fallback(),
         items: items.len() as u64,
         embedded: total,
         from_cache,

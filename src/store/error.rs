@@ -30,6 +30,13 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
+    #[error("{path}: the project's {what} is unreadable: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        what: &'static str,
+        reason: String,
+    },
+
     #[error("{path}: {source}")]
     Sqlite {
         path: PathBuf,

@@ -14,7 +14,7 @@ mod write;
 pub use error::StoreError;
 pub use histories::{Event, EventRow, Histories, Interner, KeyPlan, NewEvent};
 pub use schema::{APPLICATION_ID, latest_version};
-pub use vectors::TextHash;
+pub use vectors::{EmbeddingInfo, TextHash};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -65,6 +65,8 @@ pub struct ProjectInfo {
     pub interactions: u64,
     pub first_ts: Option<i64>,
     pub last_ts: Option<i64>,
+    /// The embedder that made the current vectors; `None` before the first `strata embed`.
+    pub embedding: Option<EmbeddingInfo>,
 }
 
 /// A past import, newest first in [`Store::imports`].
@@ -139,6 +141,14 @@ impl Store {
         StoreError::Sqlite {
             path: self.path.clone(),
             source,
+        }
+    }
+
+    fn corrupt(&self, what: &'static str, reason: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            what,
+            reason: reason.to_string(),
         }
     }
 
@@ -265,6 +275,7 @@ impl Store {
             interactions: q("SELECT count(*) FROM interactions")? as u64,
             first_ts,
             last_ts,
+            embedding: self.embedding()?,
         })
     }
 

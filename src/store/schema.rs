@@ -61,6 +61,14 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (model_id, text_hash)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // v3: project metadata, key -> value. `embedding.*` records which model made the
+    // vectors later steps use, and whether it was the LSA fallback.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and reads.

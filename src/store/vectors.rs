@@ -57,6 +57,35 @@ impl Store {
         tx.commit().map_err(err)
     }
 
+    /// Records which embedder made the project's current vectors (see [`EmbeddingInfo`]).
+    pub fn set_embedding(&mut self, info: &EmbeddingInfo) -> Result<(), StoreError> {
+        let value = serde_json::to_string(info).map_err(|e| self.corrupt("embedding", e))?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('embedding', ?1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .and_then(|mut statement| statement.execute([value]))
+            .map_err(|e| self.sqlite_err(e))?;
+        Ok(())
+    }
+
+    /// The embedder that made the project's current vectors, if it was ever embedded.
+    pub fn embedding(&self) -> Result<Option<EmbeddingInfo>, StoreError> {
+        let value: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'embedding'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sqlite_err(e))?;
+        value
+            .map(|v| serde_json::from_str(&v).map_err(|e| self.corrupt("embedding record", e)))
+            .transpose()
+    }
+
     /// How many vectors the cache holds for `model_id`.
     pub fn cached_vector_count(&self, model_id: &str) -> Result<u64, StoreError> {
         self.conn
@@ -87,4 +116,15 @@ mod tests {
         let v = vec![0.0f32, -1.5, f32::MIN_POSITIVE, 1e-30, 3.25];
         assert_eq!(super::decode(&super::encode(&v)), v);
     }
+}
+
+/// Which embedder made a project's vectors.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EmbeddingInfo {
+    pub model_id: String,
+    /// What the user knows it by: a repo id, a folder name, or "LSA fallback".
+    pub name: String,
+    pub dim: usize,
+    /// True for the LSA fallback (TF-IDF + SVD), not a neural model.
+    pub fallback: bool,
 }
