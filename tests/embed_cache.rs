@@ -29,6 +29,8 @@ struct Counting<'a> {
     inner: &'a dyn Embedder,
     texts: AtomicUsize,
     model_id: Option<&'static str>,
+    /// Set as the first batch starts: the user pressing Cancel mid-run.
+    cancel_on_first_batch: Option<&'a AtomicBool>,
 }
 
 impl<'a> Counting<'a> {
@@ -37,6 +39,7 @@ impl<'a> Counting<'a> {
             inner,
             texts: AtomicUsize::new(0),
             model_id: None,
+            cancel_on_first_batch: None,
         }
     }
     fn count(&self) -> usize {
@@ -55,6 +58,9 @@ impl Embedder for Counting<'_> {
         self.inner.dim()
     }
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if let Some(cancel) = self.cancel_on_first_batch {
+            cancel.store(true, Ordering::Relaxed);
+        }
         self.texts.fetch_add(texts.len(), Ordering::Relaxed);
         self.inner.embed(texts)
     }
@@ -138,31 +144,29 @@ fn a_stopped_run_keeps_finished_batches_and_the_next_embeds_the_rest() {
     let real = model();
     let (_dir, mut store) = shop();
     let cancel = AtomicBool::new(false);
-    // Stop after the first batch of 2 is stored, as a closed app or a killed process would.
-    let on_progress = |p: Progress| {
-        if p.done >= 2 {
-            cancel.store(true, Ordering::Relaxed);
-        }
-    };
-    let first = Counting::new(&real);
+    // Cancel while the first batches run, as a closed app or a stopped job would: the third
+    // batch (of 2 texts) never starts; every batch that finished is stored.
+    let mut first = Counting::new(&real);
+    first.cancel_on_first_batch = Some(&cancel);
     let err = embed_project(
         &mut store,
         &first,
         2,
-        &JobContext::new(&on_progress, &cancel),
+        &JobContext::new(&|_: Progress| {}, &cancel),
     )
     .unwrap_err();
     assert!(
         matches!(err, ProjectEmbedError::Embed(EmbedError::Cancelled(_))),
         "{err}"
     );
-    assert_eq!(first.count(), 2);
-    assert_eq!(store.cached_vector_count(real.model_id()).unwrap(), 2);
+    let stored = store.cached_vector_count(real.model_id()).unwrap() as usize;
+    assert_eq!(stored, first.count(), "every finished batch is kept");
+    assert!((2..=4).contains(&stored), "{stored}");
     let rest = Counting::new(&real);
     let summary = embed_project(&mut store, &rest, 2, &JobContext::silent()).unwrap();
     assert_eq!(
         (summary.embedded, summary.from_cache, rest.count()),
-        (3, 2, 3)
+        (5 - stored as u64, stored as u64, 5 - stored)
     );
 }
 

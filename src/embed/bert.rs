@@ -152,7 +152,11 @@ impl Embedder for BertSentenceEmbedder {
         let ids = Tensor::from_vec(flat(&|e| e.get_ids()), (rows, len), &self.device)?;
         let types = Tensor::from_vec(flat(&|e| e.get_type_ids()), (rows, len), &self.device)?;
         let mask = Tensor::from_vec(flat(&|e| e.get_attention_mask()), (rows, len), &self.device)?;
-        let hidden = self.model.forward(&ids, &types, &mask)?;
+        let lengths: Vec<usize> = encodings
+            .iter()
+            .map(|e| e.get_attention_mask().iter().filter(|&&m| m != 0).count())
+            .collect();
+        let hidden = self.model.forward(&ids, &types, &lengths)?;
         // Mean over real tokens only (sentence-transformers' pooling), then unit length.
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?;

@@ -5,18 +5,23 @@
 //! - query, key and value are one matrix multiply, with the 1/√d attention scale folded into
 //!   the query weights at load time;
 //! - weights are stored transposed once, so no multiply repacks a transposed operand;
-//! - the feed-forward bias and erf-GELU are one pass with a branch-free rational erf (the
-//!   scalar `libm` erf took a quarter of the whole run);
+//! - attention reads the fused projection directly, one sequence and head at a time, and
+//!   skips padding ([`Attention`]);
+//! - bias, residual and layer norm are one pass ([`BiasResidualNorm`]), and so are the
+//!   feed-forward bias and erf-GELU ([`BiasGelu`]; the scalar `libm` erf alone took a
+//!   quarter of the whole run);
 //! - every matrix multiply runs on the `rows = batch × tokens` view.
 
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
+use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct, PositionEmbeddingType};
 
-/// A dense layer with its weight stored as (in, out).
+use super::kernels::{Attention, BiasGelu, BiasResidualNorm};
+
+/// A dense layer: weight stored as (in, out), bias as a plain vector for the fused kernels.
 struct Dense {
     weight_t: Tensor,
-    bias: Tensor,
+    bias: Vec<f32>,
 }
 
 impl Dense {
@@ -24,43 +29,52 @@ impl Dense {
         let weight = vb.get((outputs, inputs), "weight")?;
         Ok(Self {
             weight_t: weight.t()?.contiguous()?,
-            bias: vb.get(outputs, "bias")?,
+            bias: vb.get(outputs, "bias")?.to_vec1()?,
         })
     }
-
-    /// `x · W + b` for `x` of shape (rows, in).
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(&self.weight_t)?.broadcast_add(&self.bias)
-    }
 }
 
-struct LayerNorm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f32,
+/// Layer-norm weights, as plain vectors for [`BiasResidualNorm`].
+struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
 }
 
-impl LayerNorm {
-    fn load(vb: &VarBuilder, size: usize, eps: f64) -> candle_core::Result<Self> {
+impl Norm {
+    fn load(vb: &VarBuilder, size: usize) -> candle_core::Result<Self> {
         Ok(Self {
-            weight: vb.get(size, "weight")?,
-            bias: vb.get(size, "bias")?,
-            eps: eps as f32,
+            gamma: vb.get(size, "weight")?.to_vec1()?,
+            beta: vb.get(size, "bias")?.to_vec1()?,
         })
     }
 
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps)
+    /// `layer_norm(x + dense.bias + residual)`.
+    fn after(
+        &self,
+        x: &Tensor,
+        dense: &Dense,
+        residual: &Tensor,
+        eps: f32,
+    ) -> candle_core::Result<Tensor> {
+        x.apply_op2_no_bwd(
+            residual,
+            &BiasResidualNorm {
+                bias: &dense.bias,
+                gamma: &self.gamma,
+                beta: &self.beta,
+                eps,
+            },
+        )
     }
 }
 
 struct Layer {
     qkv: Dense,
     attention_out: Dense,
-    attention_norm: LayerNorm,
+    attention_norm: Norm,
     intermediate: Dense,
     output: Dense,
-    output_norm: LayerNorm,
+    output_norm: Norm,
 }
 
 /// A BERT encoder: token ids in, one hidden state per token out.
@@ -68,10 +82,12 @@ pub struct BertEncoder {
     word_embeddings: Tensor,
     position_embeddings: Tensor,
     token_type_embeddings: Tensor,
-    embedding_norm: LayerNorm,
+    embedding_gamma: Tensor,
+    embedding_beta: Tensor,
     layers: Vec<Layer>,
     heads: usize,
     hidden: usize,
+    eps: f32,
 }
 
 impl BertEncoder {
@@ -96,7 +112,6 @@ impl BertEncoder {
         };
         let hidden = config.hidden_size;
         let head_size = hidden / config.num_attention_heads;
-        let eps = config.layer_norm_eps;
         let embeddings = vb.pp("embeddings");
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for index in 0..config.num_hidden_layers {
@@ -111,19 +126,22 @@ impl BertEncoder {
                     1,
                 )?
                 .contiguous()?,
-                bias: Tensor::cat(&[(query.bias * scale)?, key.bias, value.bias], 0)?,
+                bias: (query.bias.iter().map(|b| b * scale as f32))
+                    .chain(key.bias)
+                    .chain(value.bias)
+                    .collect(),
             };
             layers.push(Layer {
                 qkv,
                 attention_out: Dense::load(&attention.pp("output.dense"), hidden, hidden)?,
-                attention_norm: LayerNorm::load(&attention.pp("output.LayerNorm"), hidden, eps)?,
+                attention_norm: Norm::load(&attention.pp("output.LayerNorm"), hidden)?,
                 intermediate: Dense::load(
                     &layer.pp("intermediate.dense"),
                     hidden,
                     config.intermediate_size,
                 )?,
                 output: Dense::load(&layer.pp("output.dense"), config.intermediate_size, hidden)?,
-                output_norm: LayerNorm::load(&layer.pp("output.LayerNorm"), hidden, eps)?,
+                output_norm: Norm::load(&layer.pp("output.LayerNorm"), hidden)?,
             });
         }
         Ok(Self {
@@ -137,25 +155,30 @@ impl BertEncoder {
                 (config.type_vocab_size, hidden),
                 "token_type_embeddings.weight",
             )?,
-            embedding_norm: LayerNorm::load(&embeddings.pp("LayerNorm"), hidden, eps)?,
+            embedding_gamma: embeddings.get(hidden, "LayerNorm.weight")?,
+            embedding_beta: embeddings.get(hidden, "LayerNorm.bias")?,
             layers,
             heads: config.num_attention_heads,
             hidden,
+            eps: config.layer_norm_eps as f32,
         })
     }
 
-    /// Hidden states (batch, tokens, hidden) for `ids` and `types` (batch, tokens) with
-    /// `mask` (batch, tokens) holding 1 for real tokens and 0 for padding.
+    /// Hidden states (batch, tokens, hidden) for `ids` and `types` (batch, tokens), where
+    /// sequence `s` has `lengths[s]` real tokens followed by padding. Rows of padding come
+    /// out as garbage: pool with the mask.
     pub fn forward(
         &self,
         ids: &Tensor,
         types: &Tensor,
-        mask: &Tensor,
+        lengths: &[usize],
     ) -> candle_core::Result<Tensor> {
         let (batch, tokens) = ids.dims2()?;
+        if lengths.len() != batch {
+            candle_core::bail!("{} lengths for a batch of {batch}", lengths.len());
+        }
         let rows = batch * tokens;
-        let (hidden, heads) = (self.hidden, self.heads);
-        let head_size = hidden / heads;
+        let hidden = self.hidden;
         let positions = self.position_embeddings.narrow(0, 0, tokens)?;
         let embedded = self
             .word_embeddings
@@ -168,141 +191,36 @@ impl BertEncoder {
             .reshape((batch, tokens, hidden))?
             .broadcast_add(&positions)?
             .reshape((rows, hidden))?;
-        let mut x = self.embedding_norm.forward(&embedded)?;
-        // Padding gets the most negative score so softmax gives it no weight.
-        let mask_bias = ((mask.to_dtype(DType::F32)? - 1.0)? * f64::from(f32::MAX))?
-            .reshape((batch, 1, 1, tokens))?;
+        let mut x = candle_nn::ops::layer_norm(
+            &embedded,
+            &self.embedding_gamma,
+            &self.embedding_beta,
+            self.eps,
+        )?;
         for layer in &self.layers {
-            let qkv = layer
-                .qkv
-                .forward(&x)?
-                .reshape((batch, tokens, 3, heads, head_size))?
-                .permute((2, 0, 3, 1, 4))?
-                .contiguous()?;
-            let (q, k, v) = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?);
-            let scores = q.matmul(&k.t()?)?.broadcast_add(&mask_bias)?;
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let context = probs
-                .matmul(&v)?
-                .transpose(1, 2)?
-                .contiguous()?
-                .reshape((rows, hidden))?;
-            let attended = layer
-                .attention_norm
-                .forward(&(layer.attention_out.forward(&context)? + &x)?)?;
+            let context = x
+                .matmul(&layer.qkv.weight_t)?
+                .apply_op1_no_bwd(&Attention {
+                    qkv_bias: &layer.qkv.bias,
+                    heads: self.heads,
+                    tokens,
+                    lengths,
+                })?;
+            let projected = context.matmul(&layer.attention_out.weight_t)?;
+            let attended =
+                layer
+                    .attention_norm
+                    .after(&projected, &layer.attention_out, &x, self.eps)?;
             let inner = attended
                 .matmul(&layer.intermediate.weight_t)?
-                .apply_op2_no_bwd(&layer.intermediate.bias, &BiasGelu)?;
+                .apply_op1_no_bwd(&BiasGelu {
+                    bias: &layer.intermediate.bias,
+                })?;
+            let output = inner.matmul(&layer.output.weight_t)?;
             x = layer
                 .output_norm
-                .forward(&(layer.output.forward(&inner)? + &attended)?)?;
+                .after(&output, &layer.output, &attended, self.eps)?;
         }
         x.reshape((batch, tokens, hidden))
-    }
-}
-
-/// `gelu(x + bias)` with the exact (erf) GELU, for `x` (rows, n) and `bias` (n), both
-/// contiguous f32.
-struct BiasGelu;
-
-impl CustomOp2 for BiasGelu {
-    fn name(&self) -> &'static str {
-        "bias-gelu"
-    }
-
-    fn cpu_fwd(
-        &self,
-        x: &CpuStorage,
-        x_layout: &Layout,
-        bias: &CpuStorage,
-        bias_layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (CpuStorage::F32(x), CpuStorage::F32(bias)) = (x, bias) else {
-            candle_core::bail!("bias-gelu: f32 only");
-        };
-        let (Some((x_start, x_end)), Some((b_start, b_end))) = (
-            x_layout.contiguous_offsets(),
-            bias_layout.contiguous_offsets(),
-        ) else {
-            candle_core::bail!("bias-gelu: contiguous inputs only");
-        };
-        let (x, bias) = (&x[x_start..x_end], &bias[b_start..b_end]);
-        let width = bias.len();
-        if width == 0 || x_layout.dims().last() != Some(&width) {
-            candle_core::bail!("bias-gelu: bias does not match the last dimension");
-        }
-        let mut out = vec![0f32; x.len()];
-        for (out_row, x_row) in out.chunks_exact_mut(width).zip(x.chunks_exact(width)) {
-            for ((o, &v), &b) in out_row.iter_mut().zip(x_row).zip(bias) {
-                let v = v + b;
-                *o = 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
-            }
-        }
-        Ok((CpuStorage::F32(out), x_layout.shape().clone()))
-    }
-}
-
-/// erf for f32 as a rational function on [-4, 4] (Eigen's and XLA's `erf` for float):
-/// within 5e-7 of the exact value, and branch-free so the loop above vectorises.
-#[inline(always)]
-fn erf(x: f32) -> f32 {
-    let x = x.clamp(-4.0, 4.0);
-    let x2 = x * x;
-    let mut p = -2.726_142_3e-10_f32;
-    p = p * x2 + 2.770_681_4e-8;
-    p = p * x2 - 2.101_024e-6;
-    p = p * x2 - 5.692_506_4e-5;
-    p = p * x2 - 7.349_906_3e-4;
-    p = p * x2 - 2.954_6e-3;
-    p = p * x2 - 1.609_603_3e-2;
-    let mut q = -1.456_607_2e-5_f32;
-    q = q * x2 - 2.133_740_6e-4;
-    q = q * x2 - 1.682_827e-3;
-    q = q * x2 - 7.373_329e-3;
-    q = q * x2 - 1.426_474e-2;
-    x * p / q
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// erf(x) by its Taylor series (exact enough on [-3, 3] in f64).
-    fn erf_series(x: f64) -> f64 {
-        let (mut term, mut sum) = (x, x);
-        for n in 1..200 {
-            term *= -x * x / n as f64;
-            sum += term / (2 * n + 1) as f64;
-        }
-        sum * 2.0 / std::f64::consts::PI.sqrt()
-    }
-
-    #[test]
-    fn rational_erf_is_within_5e7() {
-        for i in -3000..=3000 {
-            let x = i as f64 / 1000.0;
-            let error = (f64::from(erf(x as f32)) - erf_series(x)).abs();
-            assert!(error < 5e-7, "erf({x}) off by {error}");
-        }
-        assert_eq!(erf(0.0), 0.0);
-        assert!((erf(10.0) - 1.0).abs() < 1e-6 && (erf(-10.0) + 1.0).abs() < 1e-6);
-    }
-
-    #[test]
-    fn bias_gelu_matches_the_definition() {
-        let device = candle_core::Device::Cpu;
-        let x = Tensor::new(&[[-3.0f32, -0.5, 0.0], [0.25, 1.0, 6.0]], &device).unwrap();
-        let bias = Tensor::new(&[0.5f32, -0.25, 0.0], &device).unwrap();
-        let fused = x.apply_op2_no_bwd(&bias, &BiasGelu).unwrap();
-        let reference = x.broadcast_add(&bias).unwrap().gelu_erf().unwrap();
-        let diff = (fused - reference)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        assert!(diff < 1e-6, "{diff}");
     }
 }

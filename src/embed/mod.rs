@@ -9,6 +9,7 @@
 mod bert;
 mod bert_model;
 mod error;
+mod kernels;
 mod lsa;
 mod project;
 pub mod resolve;
@@ -61,8 +62,9 @@ pub fn run_kernels_single_threaded() {
 /// Embeds `texts` in batches of `batch_size`, shortest first (less padding per batch:
 /// +70-85% throughput measured here), on `workers` threads that each take the next batch.
 /// Each finished batch goes to `sink` on the calling thread as (input positions, vectors),
-/// in the order batches finish, with progress reported; a cancel takes effect within a batch
-/// per worker, and no batch is handed to `sink` after an error.
+/// in the order batches finish, with progress reported. A cancel takes effect within a batch
+/// per worker; batches finished by then are still handed to `sink` (a stopped run keeps
+/// them), except after `sink` itself failed.
 pub fn embed_batches<E: From<EmbedError>>(
     embedder: &dyn Embedder,
     texts: &[&str],
@@ -106,19 +108,31 @@ pub fn embed_batches<E: From<EmbedError>>(
             }
         }
         drop(sender);
+        // After a cancel or a failed batch, the other workers' finished batches are still
+        // stored (each stops within its current batch); after a failed store, nothing more is.
         let mut done = 0u64;
+        let mut first_error: Option<E> = None;
+        let mut storing = true;
         for (batch, result) in receiver {
-            let outcome = result
-                .map_err(E::from)
-                .and_then(|vectors| sink(batch, vectors));
-            if let Err(e) = outcome {
-                stop.store(true, Ordering::Relaxed);
-                return Err(e);
+            match result {
+                Ok(vectors) if storing => {
+                    if let Err(e) = sink(batch, vectors) {
+                        stop.store(true, Ordering::Relaxed);
+                        first_error.get_or_insert(e);
+                        storing = false;
+                    } else {
+                        done += batch.len() as u64;
+                        job.progress("embedding", done, total);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    first_error.get_or_insert(E::from(e));
+                }
             }
-            done += batch.len() as u64;
-            job.progress("embedding", done, total);
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     })
 }
 
