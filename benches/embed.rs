@@ -13,8 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use strata::embed::{
-    BertSentenceEmbedder, Embedder, embed_all, embed_workers, item_text,
-    run_kernels_single_threaded,
+    BertSentenceEmbedder, Embedder, configure_process, embed_all, embed_workers, item_text,
 };
 use strata::import::{ImportKind, ImportRequest, run_import};
 use strata::pipeline::JobContext;
@@ -102,7 +101,7 @@ fn main() {
         println!("embedding benchmark: run it with `cargo bench --bench embed`");
         return;
     }
-    run_kernels_single_threaded();
+    configure_process();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let shared = root.join("../shared");
     let model = arg("--model-dir")
@@ -122,7 +121,7 @@ fn main() {
     });
     let batch: usize = arg("--batch-size")
         .and_then(|b| b.parse().ok())
-        .unwrap_or(64);
+        .unwrap_or(32);
     let rounds: usize = arg("--rounds").and_then(|r| r.parse().ok()).unwrap_or(3);
     let dir = tempfile::tempdir().expect("temp dir");
     let embedder = BertSentenceEmbedder::load(&model, "all-MiniLM-L6-v2").expect("model");

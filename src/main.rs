@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use strata::embed::resolve::{ModelQuery, resolve};
 use strata::embed::{
-    BertSentenceEmbedder, EmbedError, Embedder, LsaEmbedder, embed_all, embed_project,
-    embed_workers, item_text, run_kernels_single_threaded,
+    BertSentenceEmbedder, EmbedError, Embedder, LsaEmbedder, configure_process, embed_all,
+    embed_project, embed_workers, item_text,
 };
 use strata::import::{ColumnOverride, ImportKind, ImportRequest, run_import};
 use strata::pipeline::{JobContext, Progress};
@@ -55,7 +55,7 @@ struct EmbedArgs {
     #[arg(long, conflicts_with_all = ["model", "model_dir"])]
     lsa: bool,
     /// Texts per batch.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Print the summary as JSON.
     #[arg(long)]
@@ -81,7 +81,7 @@ struct EmbedTextsArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// Texts per batch.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     batch_size: usize,
 }
 
@@ -128,7 +128,7 @@ struct InfoArgs {
 }
 
 fn main() -> ExitCode {
-    run_kernels_single_threaded();
+    configure_process();
     let cli = Cli::parse();
     let result = match cli.command {
         None => strata::gui::run(cli.project),

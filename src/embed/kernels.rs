@@ -3,9 +3,47 @@
 //! Each replaces several candle operations, each of which reads and writes the whole
 //! activation matrix and allocates a new one; on short texts those passes, not the matrix
 //! multiplies, were where the time went (profiled with `perf`, measured in
-//! `benches/embed.rs`). All take contiguous f32 input and run on the calling thread.
+//! `benches/embed.rs`). All take contiguous f32 input and run on the calling thread. The
+//! loops are compiled for AVX-512 and AVX2 as well as the baseline and picked at run time
+//! (`multiversion`), and sums run in 16 lanes so that they vectorise.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape};
+use multiversion::multiversion;
+
+const LANES: usize = 16;
+
+/// Σ a·b in `LANES` independent partial sums (vectorisable, unlike a serial fold).
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut partial = [0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (ca, cb) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            partial[lane] += ca[lane] * cb[lane];
+        }
+    }
+    partial.iter().sum::<f32>() + tail
+}
+
+/// Σ f(x) in `LANES` independent partial sums.
+#[inline(always)]
+fn sum_of(a: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut partial = [0f32; LANES];
+    let chunks = a.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    for chunk in chunks {
+        for lane in 0..LANES {
+            partial[lane] += f(chunk[lane]);
+        }
+    }
+    partial.iter().sum::<f32>() + tail
+}
 
 fn f32s<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> candle_core::Result<&'a [f32]> {
     let CpuStorage::F32(data) = storage else {
@@ -39,13 +77,21 @@ impl CustomOp1 for BiasGelu<'_> {
         let width = self.bias.len();
         check_width(layout, width, self.name())?;
         let mut out = vec![0f32; x.len()];
-        for (out_row, x_row) in out.chunks_exact_mut(width).zip(x.chunks_exact(width)) {
-            for ((o, &v), &b) in out_row.iter_mut().zip(x_row).zip(self.bias) {
-                let v = v + b;
-                *o = 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
-            }
-        }
+        bias_gelu(&mut out, x, self.bias);
         Ok((CpuStorage::F32(out), layout.shape().clone()))
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn bias_gelu(out: &mut [f32], x: &[f32], bias: &[f32]) {
+    for (out_row, x_row) in out
+        .chunks_exact_mut(bias.len())
+        .zip(x.chunks_exact(bias.len()))
+    {
+        for ((o, &v), &b) in out_row.iter_mut().zip(x_row).zip(bias) {
+            let v = v + b;
+            *o = 0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2));
+        }
     }
 }
 
@@ -98,23 +144,28 @@ impl CustomOp2 for BiasResidualNorm<'_> {
             candle_core::bail!("{}: shapes differ", self.name());
         }
         let mut out = vec![0f32; x.len()];
-        let rows = out
-            .chunks_exact_mut(width)
-            .zip(x.chunks_exact(width))
-            .zip(residual.chunks_exact(width));
-        for ((out_row, x_row), r_row) in rows {
-            for (((o, &v), &r), &b) in out_row.iter_mut().zip(x_row).zip(r_row).zip(self.bias) {
-                *o = v + b + r;
-            }
-            let mean = out_row.iter().sum::<f32>() / width as f32;
-            let variance =
-                out_row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / width as f32;
-            let scale = 1.0 / (variance + self.eps).sqrt();
-            for ((o, &g), &b) in out_row.iter_mut().zip(self.gamma).zip(self.beta) {
-                *o = (*o - mean) * scale * g + b;
-            }
-        }
+        bias_residual_norm(&mut out, x, residual, self);
         Ok((CpuStorage::F32(out), x_layout.shape().clone()))
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn bias_residual_norm(out: &mut [f32], x: &[f32], residual: &[f32], op: &BiasResidualNorm) {
+    let width = op.bias.len();
+    let rows = out
+        .chunks_exact_mut(width)
+        .zip(x.chunks_exact(width))
+        .zip(residual.chunks_exact(width));
+    for ((out_row, x_row), r_row) in rows {
+        for (((o, &v), &r), &b) in out_row.iter_mut().zip(x_row).zip(r_row).zip(op.bias) {
+            *o = v + b + r;
+        }
+        let mean = sum_of(out_row, |v| v) / width as f32;
+        let variance = sum_of(out_row, |v| (v - mean) * (v - mean)) / width as f32;
+        let scale = 1.0 / (variance + op.eps).sqrt();
+        for ((o, &g), &b) in out_row.iter_mut().zip(op.gamma).zip(op.beta) {
+            *o = (*o - mean) * scale * g + b;
+        }
     }
 }
 
@@ -154,47 +205,50 @@ impl CustomOp1 for Attention<'_> {
             candle_core::bail!("{}: shapes differ", self.name());
         }
         let mut out = vec![0f32; rows * hidden];
-        let d = head_size;
-        let (mut q, mut k, mut v) = (Vec::new(), Vec::new(), Vec::new());
-        let mut scores = Vec::new();
-        for (sequence, &n) in self.lengths.iter().enumerate() {
-            let first_row = sequence * self.tokens;
-            for head in 0..self.heads {
-                // This head's query, key and value rows, biased, packed (n × d each).
-                for (buffer, part) in [(&mut q, 0), (&mut k, 1), (&mut v, 2)] {
-                    buffer.clear();
-                    let column = part * hidden + head * d;
-                    let bias = &self.qkv_bias[column..column + d];
-                    for token in 0..n {
-                        let start = (first_row + token) * width + column;
-                        buffer.extend(qkv[start..start + d].iter().zip(bias).map(|(x, b)| x + b));
-                    }
+        attention(&mut out, qkv, self, head_size);
+        Ok((CpuStorage::F32(out), Shape::from((rows, hidden))))
+    }
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn attention(out: &mut [f32], qkv: &[f32], op: &Attention, d: usize) {
+    let width = op.qkv_bias.len();
+    let hidden = width / 3;
+    let (mut q, mut k, mut v) = (Vec::new(), Vec::new(), Vec::new());
+    let mut scores = Vec::new();
+    for (sequence, &n) in op.lengths.iter().enumerate() {
+        let first_row = sequence * op.tokens;
+        for head in 0..op.heads {
+            // This head's query, key and value rows, biased, packed (n × d each).
+            for (buffer, part) in [(&mut q, 0), (&mut k, 1), (&mut v, 2)] {
+                buffer.clear();
+                let column = part * hidden + head * d;
+                let bias = &op.qkv_bias[column..column + d];
+                for token in 0..n {
+                    let start = (first_row + token) * width + column;
+                    buffer.extend(qkv[start..start + d].iter().zip(bias).map(|(x, b)| x + b));
                 }
-                for i in 0..n {
-                    let qi = &q[i * d..(i + 1) * d];
-                    scores.clear();
-                    scores.extend(
-                        k.chunks_exact(d)
-                            .map(|kj| qi.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>()),
-                    );
-                    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let mut total = 0f32;
-                    for s in scores.iter_mut() {
-                        *s = (*s - max).exp();
-                        total += *s;
-                    }
-                    let start = (first_row + i) * hidden + head * d;
-                    let target = &mut out[start..start + d];
-                    for (&p, vj) in scores.iter().zip(v.chunks_exact(d)) {
-                        let p = p / total;
-                        for (t, &x) in target.iter_mut().zip(vj) {
-                            *t += p * x;
-                        }
+            }
+            for i in 0..n {
+                let qi = &q[i * d..(i + 1) * d];
+                scores.clear();
+                scores.extend(k.chunks_exact(d).map(|kj| dot(qi, kj)));
+                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut total = 0f32;
+                for s in scores.iter_mut() {
+                    *s = (*s - max).exp();
+                    total += *s;
+                }
+                let start = (first_row + i) * hidden + head * d;
+                let target = &mut out[start..start + d];
+                for (&p, vj) in scores.iter().zip(v.chunks_exact(d)) {
+                    let p = p / total;
+                    for (t, &x) in target.iter_mut().zip(vj) {
+                        *t += p * x;
                     }
                 }
             }
         }
-        Ok((CpuStorage::F32(out), Shape::from((rows, hidden))))
     }
 }
 

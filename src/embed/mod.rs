@@ -45,17 +45,25 @@ pub fn embed_workers() -> usize {
         .clamp(1, 8)
 }
 
-/// Makes candle run each operation on the calling thread only. Strata runs one model
-/// forward per core on different batches instead ([`embed_batches`]): splitting every small
-/// operation of a short-text batch over the cores cost more in synchronisation (candle's
-/// spinning barrier threads competing with gemm's) than it gained; measured in
-/// `benches/embed.rs`. Call it first thing in `main`, before any other thread exists.
-pub fn run_kernels_single_threaded() {
+/// Sets the process up for embedding; call it first thing in `main`, before any other
+/// thread exists. Measured in `benches/embed.rs`:
+/// - candle runs each operation on the calling thread only. Strata runs one model forward
+///   per core on different batches instead ([`embed_batches`]): splitting every small
+///   operation of a short-text batch over the cores cost more in synchronisation (candle's
+///   spinning barrier threads competing with gemm's) than it gained.
+/// - glibc's malloc keeps freed activation buffers instead of unmapping them and
+///   page-faulting fresh zeroed pages back in for the next tensor (-8% run time).
+pub fn configure_process() {
     // SAFETY: called at start-up while the process has a single thread, so no other
-    // thread can be reading the environment.
+    // thread can be reading the environment or allocating.
     unsafe {
         std::env::set_var("CANDLE_NUM_THREADS", "1");
         std::env::set_var("RAYON_NUM_THREADS", "1");
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 512 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        }
     }
 }
 
