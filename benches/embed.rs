@@ -95,6 +95,23 @@ fn run_peer(python: &str, peer: &Path, model: &Path, file: &Path, rounds: usize)
     json["sent_per_s"].as_f64()
 }
 
+/// candle's single-threaded sgemm on the feed-forward shape of a batch of 32 short texts,
+/// in GFLOP/s: the ceiling the model's matrix multiplies run against on one core.
+fn sgemm_gflops() -> f64 {
+    use candle_core::{Device, Tensor};
+    let (m, k, n) = (480, 384, 1536);
+    let a = Tensor::randn(0f32, 1., (m, k), &Device::Cpu).expect("tensor");
+    let b = Tensor::randn(0f32, 1., (k, n), &Device::Cpu).expect("tensor");
+    let rounds = 200;
+    a.matmul(&b).expect("matmul");
+    let started = Instant::now();
+    for _ in 0..rounds {
+        a.matmul(&b).expect("matmul");
+    }
+    let seconds = started.elapsed().as_secs_f64() / rounds as f64;
+    2.0 * (m * k * n) as f64 / seconds / 1e9
+}
+
 fn main() {
     // `cargo test --all-targets` builds and runs this too; only `cargo bench` passes --bench.
     if !std::env::args().any(|a| a == "--bench") {
@@ -128,6 +145,10 @@ fn main() {
     println!(
         "embedding benchmark: {} workers, batch {batch}, best of {rounds}",
         embed_workers()
+    );
+    println!(
+        "  candle sgemm, one core, 480x384 . 384x1536: {:.0} GFLOP/s",
+        sgemm_gflops()
     );
     let mut sets = Vec::new();
     if movielens.is_dir() {
