@@ -4,8 +4,10 @@
 //! Nothing here outside [`gui`] knows that a user interface exists.
 
 pub mod embed;
+pub mod export;
 pub mod gui;
 pub mod import;
+pub mod layers;
 pub mod pipeline;
 pub mod store;
 pub mod text;

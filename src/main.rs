@@ -13,9 +13,12 @@ use strata::embed::{
     BertSentenceEmbedder, EmbedError, Embedder, LsaEmbedder, configure_process, embed_all,
     embed_project, embed_workers, item_text,
 };
+use strata::export::{Cell, write_csv};
 use strata::import::{ColumnOverride, ImportKind, ImportRequest, run_import};
+use strata::layers::{LayerParams, layer_project};
 use strata::pipeline::{JobContext, Progress};
 use strata::store::Store;
+use strata::store::display_name;
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +45,83 @@ enum Command {
     Embed(EmbedArgs),
     /// Embed one text per line from stdin; print one JSON array of floats per line.
     EmbedTexts(EmbedTextsArgs),
+    /// Split the catalogue into interest layers and sub-layers (k-means, k chosen by silhouette),
+    /// name and score them, and place every item on a 2D map. Stored as a new layer run.
+    Layer(LayerArgs),
+    /// Write a project's results to CSV.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+/// A count, or `auto` to choose it from the data.
+#[derive(Clone, Copy, Debug)]
+enum Count {
+    Auto,
+    Fixed(usize),
+}
+
+impl std::str::FromStr for Count {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(Count::Auto);
+        }
+        match s.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Count::Fixed(n)),
+            _ => Err(format!("expected `auto` or a whole number >= 1, got `{s}`")),
+        }
+    }
+}
+
+impl Count {
+    fn fixed(self) -> Option<usize> {
+        match self {
+            Count::Auto => None,
+            Count::Fixed(n) => Some(n),
+        }
+    }
+}
+
+#[derive(Args)]
+struct LayerArgs {
+    #[command(flatten)]
+    project: ProjectArg,
+    /// Number of layers, or `auto`: the best mean silhouette over k_min..=k_max.
+    #[arg(long, default_value = "auto")]
+    k: Count,
+    /// Smallest k tried by `--k auto`.
+    #[arg(long, default_value_t = 4)]
+    k_min: usize,
+    /// Largest k tried by `--k auto` [default: min(16, √items)].
+    #[arg(long)]
+    k_max: Option<usize>,
+    /// Sub-layers per layer, or `auto` (2 to min(8, √size) by silhouette; layers under 10 items stay whole).
+    #[arg(long, default_value = "auto")]
+    sub: Count,
+    /// Seed for every random choice (same seed, same layers).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the run as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Subcommand)]
+enum ExportCommand {
+    /// One row per item: item_id,title,layer,layer_name,sublayer,sublayer_name,x,y (latest run).
+    Layers(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    project: ProjectArg,
+    /// The CSV file to write (replaced).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Start the file with a UTF-8 byte-order mark (Excel needs it to read UTF-8).
+    #[arg(long)]
+    bom: bool,
 }
 
 #[derive(Args)]
@@ -136,6 +216,8 @@ fn main() -> ExitCode {
         Some(Command::Info(args)) => info(args),
         Some(Command::Embed(args)) => embed(args),
         Some(Command::EmbedTexts(args)) => embed_texts(args),
+        Some(Command::Layer(args)) => layer(args),
+        Some(Command::Export(ExportCommand::Layers(args))) => export_layers(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -336,5 +418,140 @@ fn embed_texts(args: EmbedTextsArgs) -> anyhow::Result<()> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    Ok(())
+}
+
+fn layer(args: LayerArgs) -> anyhow::Result<()> {
+    let mut store = open(&args.project.project)?;
+    let params = LayerParams {
+        k: args.k.fixed(),
+        k_min: args.k_min,
+        k_max: args.k_max,
+        sub: args.sub.fixed(),
+        seed: args.seed,
+        ..LayerParams::default()
+    };
+    let (run_id, run) = with_progress(|job| layer_project(&mut store, &params, job))?;
+    if args.json {
+        let mut summary = serde_json::to_value(&run)?;
+        if let Some(object) = summary.as_object_mut() {
+            for bulky in ["item_layer", "item_sublayer", "points"] {
+                object.remove(bulky);
+            }
+            for layer in object
+                .get_mut("layers")
+                .and_then(|l| l.as_array_mut())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(layer) = layer.as_object_mut() {
+                    layer.remove("centroid");
+                }
+            }
+            object.insert("run_id".to_owned(), run_id.into());
+        }
+        println!("{summary}");
+        return Ok(());
+    }
+    for note in &run.notes {
+        eprintln!("note: {note}");
+    }
+    let fmt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    if !run.curve.is_empty() {
+        let curve: Vec<String> = run
+            .curve
+            .iter()
+            .map(|(k, s)| format!("{k}:{s:.3}"))
+            .collect();
+        println!("silhouette by k: {}", curve.join("  "));
+    }
+    println!(
+        "{:>5}  {:>4}  {:>6}  {:>10}  name",
+        "layer", "subs", "size", "silhouette"
+    );
+    for (i, layer) in run.layers.iter().enumerate() {
+        println!(
+            "{:>5}  {:>4}  {:>6}  {:>10}  {}",
+            i + 1,
+            layer.sublayers.len(),
+            layer.size,
+            fmt(layer.silhouette),
+            display_name(&layer.name)
+        );
+        if layer.sublayers.len() > 1 {
+            for (j, sub) in layer.sublayers.iter().enumerate() {
+                println!(
+                    "{:>5}  {:>4}  {:>6}  {:>10}    {}",
+                    "",
+                    format!("{}.{}", i + 1, j + 1),
+                    sub.size,
+                    fmt(sub.silhouette),
+                    display_name(&sub.name)
+                );
+            }
+        }
+    }
+    let q = &run.quality;
+    println!(
+        "k = {} ({}), silhouette {}, Davies-Bouldin {}, Calinski-Harabasz {}, stability (ARI, 3 seeds) {}",
+        run.k,
+        if params.k.is_some() {
+            "fixed"
+        } else {
+            "chosen by silhouette"
+        },
+        fmt(q.silhouette),
+        fmt(q.davies_bouldin),
+        q.calinski_harabasz
+            .map_or("-".to_owned(), |v| format!("{v:.1}")),
+        fmt(q.stability_ari)
+    );
+    println!(
+        "map: the two axes keep {:.1}% + {:.1}% = {:.1}% of the variance; overlap on it is not overlap in the {}-dimensional space",
+        q.explained_variance[0] * 100.0,
+        q.explained_variance[1] * 100.0,
+        (q.explained_variance[0] + q.explained_variance[1]) * 100.0,
+        run.layers.first().map_or(0, |l| l.centroid.len())
+    );
+    println!("stored as layer run {run_id} ({:.2} s)", run.seconds);
+    Ok(())
+}
+
+fn export_layers(args: ExportArgs) -> anyhow::Result<()> {
+    let store = open(&args.project.project)?;
+    let latest = store.latest_layer_run()?.with_context(|| {
+        format!(
+            "{}: no layer run yet; run `strata layer` first",
+            store.path().display()
+        )
+    })?;
+    let rows = store.item_layer_rows(latest.run_id)?;
+    let count = write_csv(
+        &args.out,
+        &[
+            "item_id",
+            "title",
+            "layer",
+            "layer_name",
+            "sublayer",
+            "sublayer_name",
+            "x",
+            "y",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                Cell::Text(&r.item_id),
+                Cell::Text(&r.title),
+                Cell::Int(r.layer),
+                Cell::Text(&r.layer_name),
+                Cell::Int(r.sublayer),
+                Cell::Text(&r.sublayer_name),
+                Cell::Float(r.x),
+                Cell::Float(r.y),
+            ]
+        }),
+        args.bom,
+    )?;
+    eprintln!("wrote {count} items to {}", args.out.display());
     Ok(())
 }

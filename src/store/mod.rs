@@ -7,12 +7,14 @@
 
 mod error;
 mod histories;
+mod layers;
 mod schema;
 mod vectors;
 mod write;
 
 pub use error::StoreError;
 pub use histories::{Event, EventRow, Histories, Interner, KeyPlan, NewEvent};
+pub use layers::{ItemLayerRow, StoredLayerRun, display_name};
 pub use schema::{APPLICATION_ID, latest_version};
 pub use vectors::{EmbeddingInfo, TextHash};
 

@@ -69,6 +69,39 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) STRICT, WITHOUT ROWID;
     "#,
+    // v4: layer runs. Each run keeps its parameters, k curve and quality (JSON), its layers
+    // and sub-layers (a sub-layer's parent_id is its layer), and every item's place: layer,
+    // sub-layer and map position. The latest run is what later steps use; older runs stay
+    // until deleted (deleting a run deletes its rows).
+    r#"
+    CREATE TABLE layer_runs (
+        run_id     INTEGER PRIMARY KEY,
+        model_id   TEXT NOT NULL,
+        summary    TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE layers (
+        run_id     INTEGER NOT NULL REFERENCES layer_runs(run_id) ON DELETE CASCADE,
+        layer_id   INTEGER NOT NULL,
+        parent_id  INTEGER,
+        name       TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        silhouette REAL,
+        centroid   BLOB,
+        PRIMARY KEY (run_id, layer_id)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE item_layers (
+        run_id      INTEGER NOT NULL REFERENCES layer_runs(run_id) ON DELETE CASCADE,
+        item_key    INTEGER NOT NULL REFERENCES items(item_key) ON DELETE CASCADE,
+        layer_id    INTEGER NOT NULL,
+        sublayer_id INTEGER NOT NULL,
+        x           REAL NOT NULL,
+        y           REAL NOT NULL,
+        PRIMARY KEY (run_id, item_key)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes and reads.

@@ -1,0 +1,343 @@
+//! Interest layers: the catalogue split by k-means into layers, each split again into
+//! sub-layers, named by c-TF-IDF, scored, and projected to 2D for the map.
+//!
+//! k is chosen from the data: every k of a small range is tried and scored by mean silhouette
+//! on a seeded sample; the whole curve is kept because on sentence-embedding vectors it often
+//! keeps rising with k, and the user should see that rather than trust one number. Everything
+//! is seeded: the same vectors and parameters give the same layers.
+
+mod kmeans;
+mod linalg;
+mod names;
+mod pca;
+mod project;
+mod quality;
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub use kmeans::{KMeansFit, kmeans};
+pub use names::cluster_names;
+pub use pca::{Projection, project_2d};
+pub use project::{ProjectLayerError, layer_project, project_vectors};
+pub use quality::{SampleDistances, adjusted_rand_index, sample_indices};
+
+use crate::pipeline::{Cancelled, JobContext};
+
+/// Layers smaller than this stay whole.
+pub const MIN_SPLIT: usize = 10;
+
+/// How to split. `None` means "choose from the data".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LayerParams {
+    /// A fixed number of layers, or `None` to sweep `k_min..=k_max`.
+    pub k: Option<usize>,
+    pub k_min: usize,
+    /// Upper end of the sweep; `None` means min(16, √n).
+    pub k_max: Option<usize>,
+    /// A fixed number of sub-layers per layer, or `None` to sweep 2..=min(8, √size).
+    pub sub: Option<usize>,
+    pub seed: u64,
+    /// Rows the silhouette is computed on.
+    pub sample: usize,
+}
+
+impl Default for LayerParams {
+    fn default() -> Self {
+        Self {
+            k: None,
+            k_min: 4,
+            k_max: None,
+            sub: None,
+            seed: 0,
+            sample: 3000,
+        }
+    }
+}
+
+/// Why layering could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error("the project has no items to split into layers")]
+    NoItems,
+    #[error("--k {k} asks for more layers than there are items ({items})")]
+    TooManyLayers { k: usize, items: usize },
+    #[error("{0}")]
+    Math(String),
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
+}
+
+/// Quality of the top-level split.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Quality {
+    /// Mean silhouette on the sample (`None` with a single layer).
+    pub silhouette: Option<f64>,
+    pub davies_bouldin: Option<f64>,
+    pub calinski_harabasz: Option<f64>,
+    /// Mean adjusted Rand index between the runs with seeds s, s + 1 and s + 2.
+    pub stability_ari: Option<f64>,
+    /// Share of the total variance on the map's two axes.
+    pub explained_variance: [f64; 2],
+}
+
+/// One sub-layer of a layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sublayer {
+    pub name: Vec<String>,
+    pub size: usize,
+    pub silhouette: Option<f64>,
+}
+
+/// One layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    pub name: Vec<String>,
+    pub size: usize,
+    /// Mean silhouette of its sampled items.
+    pub silhouette: Option<f64>,
+    /// Unit-scale centre in the embedding space (d values).
+    pub centroid: Vec<f32>,
+    pub sublayers: Vec<Sublayer>,
+    /// Silhouette by number of sub-layers, when they were chosen automatically.
+    pub sub_curve: Vec<(usize, f64)>,
+}
+
+/// The result of one layering run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerRun {
+    pub params: LayerParams,
+    pub k: usize,
+    /// Silhouette by k over the sweep (empty when k was fixed or the catalogue too small).
+    pub curve: Vec<(usize, f64)>,
+    pub layers: Vec<Layer>,
+    /// Layer of each item (input order).
+    pub item_layer: Vec<usize>,
+    /// Sub-layer of each item within its layer.
+    pub item_sublayer: Vec<usize>,
+    /// Map position of each item.
+    pub points: Vec<[f32; 2]>,
+    pub quality: Quality,
+    /// Said to the user about this run (e.g. why there is only one layer).
+    pub notes: Vec<String>,
+    pub seconds: f64,
+}
+
+/// How many distinct rows `x` has, up to `limit`.
+fn distinct_rows(x: &[f32], d: usize, limit: usize) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    for row in x.chunks_exact(d) {
+        seen.insert(row.iter().map(|v| v.to_bits()).collect::<Vec<u32>>());
+        if seen.len() >= limit {
+            break;
+        }
+    }
+    seen.len()
+}
+
+/// Chooses k for rows `x` (n × d) in `range` by silhouette; returns (best fit, curve).
+fn sweep(
+    x: &[f32],
+    d: usize,
+    range: std::ops::RangeInclusive<usize>,
+    params: &LayerParams,
+    job: &JobContext,
+    stage: &'static str,
+) -> Result<(KMeansFit, usize, Vec<(usize, f64)>), LayerError> {
+    let n = x.len() / d;
+    let sample = SampleDistances::new(x, d, sample_indices(n, params.sample, params.seed));
+    let total = range.clone().count() as u64;
+    let mut best: Option<(f64, usize, KMeansFit)> = None;
+    let mut curve = Vec::new();
+    for (done, k) in range.enumerate() {
+        job.check()?;
+        job.progress(stage, done as u64, total);
+        let fit = kmeans(x, d, k, params.seed);
+        let score = sample
+            .mean_silhouette(&fit.labels, k)
+            .unwrap_or(f64::NEG_INFINITY);
+        curve.push((k, score));
+        if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+            best = Some((score, k, fit));
+        }
+    }
+    job.progress(stage, total, total);
+    let (_, k, fit) = best.ok_or_else(|| LayerError::Math("empty k range".to_owned()))?;
+    curve.retain(|(_, s)| s.is_finite());
+    Ok((fit, k, curve))
+}
+
+/// Splits the rows of `vectors` (n × d, one per item, `texts` in the same order) into layers
+/// and sub-layers, names and scores them, and projects them to 2D.
+pub fn build_layers(
+    vectors: &[f32],
+    d: usize,
+    texts: &[&str],
+    params: &LayerParams,
+    job: &JobContext,
+) -> Result<LayerRun, LayerError> {
+    let started = Instant::now();
+    let n = vectors.len() / d.max(1);
+    if n == 0 || d == 0 {
+        return Err(LayerError::NoItems);
+    }
+    let mut notes = Vec::new();
+    let distinct = distinct_rows(vectors, d, 64);
+    let fixed = params.k;
+    if let Some(k) = fixed
+        && (k == 0 || k > n)
+    {
+        return Err(LayerError::TooManyLayers { k, items: n });
+    }
+    let (fit, k, curve) = if distinct < 3 && fixed.is_none() {
+        notes.push(format!(
+            "{n} item(s) with {distinct} distinct vector(s): too few to split, kept as one layer"
+        ));
+        (kmeans(vectors, d, 1, params.seed), 1, Vec::new())
+    } else if let Some(k) = fixed {
+        (kmeans(vectors, d, k, params.seed), k, Vec::new())
+    } else {
+        let k_max = params
+            .k_max
+            .unwrap_or_else(|| 16.min((n as f64).sqrt() as usize))
+            .max(2)
+            .min(n - 1)
+            .min(distinct);
+        let k_min = params.k_min.clamp(2, k_max);
+        sweep(vectors, d, k_min..=k_max, params, job, "choosing k")?
+    };
+    let sample = SampleDistances::new(vectors, d, sample_indices(n, params.sample, params.seed));
+    let by_layer = sample.silhouette_by_cluster(&fit.labels, k);
+
+    // Sub-layers, one layer at a time.
+    let mut item_sublayer = vec![0usize; n];
+    let mut sub_counts = Vec::with_capacity(k);
+    let mut sub_curves = Vec::with_capacity(k);
+    let mut sub_silhouettes = Vec::with_capacity(k);
+    for layer in 0..k {
+        job.check()?;
+        job.progress("sub-layers", layer as u64, k as u64);
+        let members: Vec<usize> = (0..n).filter(|&i| fit.labels[i] == layer).collect();
+        let rows: Vec<f32> = members
+            .iter()
+            .flat_map(|&i| vectors[i * d..(i + 1) * d].iter().copied())
+            .collect();
+        let size = members.len();
+        let member_distinct = distinct_rows(&rows, d, 3);
+        let wanted = params.sub.map(|s| s.min(size).min(member_distinct));
+        let (sub_fit, sub_k, sub_curve) = match wanted {
+            _ if size < MIN_SPLIT && params.sub.is_none() => (None, 1, Vec::new()),
+            _ if member_distinct < 3 => (None, 1, Vec::new()),
+            Some(s) if s <= 1 => (None, 1, Vec::new()),
+            Some(s) => (Some(kmeans(&rows, d, s, params.seed)), s, Vec::new()),
+            None => {
+                let top = 8.min((size as f64).sqrt() as usize).max(2).min(size - 1);
+                let (f, s, c) = sweep(
+                    &rows,
+                    d,
+                    2..=top,
+                    params,
+                    &JobContext::silent(),
+                    "sub-layers",
+                )?;
+                (Some(f), s, c)
+            }
+        };
+        let silhouettes = match &sub_fit {
+            Some(f) => {
+                let local = SampleDistances::new(
+                    &rows,
+                    d,
+                    sample_indices(size, params.sample, params.seed),
+                );
+                local.silhouette_by_cluster(&f.labels, sub_k)
+            }
+            None => vec![None],
+        };
+        if let Some(f) = &sub_fit {
+            for (&i, &s) in members.iter().zip(&f.labels) {
+                item_sublayer[i] = s;
+            }
+        }
+        sub_counts.push(sub_k);
+        sub_curves.push(sub_curve);
+        sub_silhouettes.push(silhouettes);
+    }
+
+    // Names: layers against each other, and sub-layers against all sub-layers of the catalogue.
+    job.progress("names", 0, 1);
+    let layer_names = cluster_names(texts, &fit.labels, k);
+    let offsets: Vec<usize> = sub_counts
+        .iter()
+        .scan(0, |acc, &c| {
+            let start = *acc;
+            *acc += c;
+            Some(start)
+        })
+        .collect();
+    let global_sub: Vec<usize> = (0..n)
+        .map(|i| offsets[fit.labels[i]] + item_sublayer[i])
+        .collect();
+    let sub_names = cluster_names(texts, &global_sub, sub_counts.iter().sum());
+
+    // Stability: the same k from two more seeds.
+    job.check()?;
+    job.progress("stability", 0, 1);
+    let stability_ari = (k >= 2).then(|| {
+        let runs: Vec<Vec<usize>> = (1..=2)
+            .map(|s| kmeans(vectors, d, k, params.seed.wrapping_add(s)).labels)
+            .collect();
+        (adjusted_rand_index(&fit.labels, &runs[0])
+            + adjusted_rand_index(&fit.labels, &runs[1])
+            + adjusted_rand_index(&runs[0], &runs[1]))
+            / 3.0
+    });
+
+    job.check()?;
+    job.progress("map", 0, 1);
+    let projection = project_2d(vectors, d).map_err(LayerError::Math)?;
+
+    let mut sizes = vec![0usize; k];
+    let mut sub_sizes: Vec<Vec<usize>> = sub_counts.iter().map(|&c| vec![0; c]).collect();
+    for i in 0..n {
+        sizes[fit.labels[i]] += 1;
+        sub_sizes[fit.labels[i]][item_sublayer[i]] += 1;
+    }
+    let layers = (0..k)
+        .map(|layer| Layer {
+            name: layer_names[layer].clone(),
+            size: sizes[layer],
+            silhouette: by_layer[layer],
+            centroid: fit.centroids[layer * d..(layer + 1) * d].to_vec(),
+            sublayers: (0..sub_counts[layer])
+                .map(|s| Sublayer {
+                    name: sub_names[offsets[layer] + s].clone(),
+                    size: sub_sizes[layer][s],
+                    silhouette: sub_silhouettes[layer].get(s).copied().flatten(),
+                })
+                .collect(),
+            sub_curve: sub_curves[layer].clone(),
+        })
+        .collect();
+    let quality = Quality {
+        silhouette: sample.mean_silhouette(&fit.labels, k),
+        davies_bouldin: quality::davies_bouldin(vectors, d, &fit.labels, &fit.centroids, k),
+        calinski_harabasz: quality::calinski_harabasz(vectors, d, &fit.labels, &fit.centroids, k),
+        stability_ari,
+        explained_variance: projection.explained,
+    };
+    Ok(LayerRun {
+        params: params.clone(),
+        k,
+        curve,
+        layers,
+        item_layer: fit.labels,
+        item_sublayer,
+        points: projection.points,
+        quality,
+        notes,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

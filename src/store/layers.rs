@@ -1,0 +1,209 @@
+//! Layer runs: written in one transaction, read back for the CLI, export and the app.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Store, StoreError};
+use crate::layers::LayerRun;
+
+/// One item's place in a run, joined with the item and the names.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ItemLayerRow {
+    pub item_id: String,
+    pub title: String,
+    pub layer: i64,
+    pub layer_name: String,
+    pub sublayer: i64,
+    pub sublayer_name: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// A stored run: its id, when it was made, from which vectors, and everything but the
+/// per-item arrays (those are in `item_layers`; see [`Store::item_layer_rows`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredLayerRun {
+    pub run_id: i64,
+    pub model_id: String,
+    pub created_at: i64,
+    pub run: LayerRun,
+}
+
+/// A name as stored and shown: its words joined.
+pub fn display_name(words: &[String]) -> String {
+    if words.is_empty() {
+        "(no words)".to_owned()
+    } else {
+        words.join(" · ")
+    }
+}
+
+impl Store {
+    /// Item keys in the order of [`Store::items`].
+    pub fn item_keys(&self) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT item_key FROM items ORDER BY item_key")
+            .map_err(|e| self.sqlite_err(e))?;
+        stmt.query_map([], |row| row.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sqlite_err(e))
+    }
+
+    /// Stores `run` (items in the order of `item_keys`) in one transaction; returns its id.
+    pub fn save_layer_run(
+        &mut self,
+        model_id: &str,
+        item_keys: &[i64],
+        run: &LayerRun,
+    ) -> Result<i64, StoreError> {
+        let mut summary = run.clone();
+        summary.item_layer.clear();
+        summary.item_sublayer.clear();
+        summary.points.clear();
+        let summary = serde_json::to_string(&summary).map_err(|e| self.corrupt("layer run", e))?;
+        let now = chrono::Utc::now().timestamp();
+        let path = self.path.clone();
+        let sqlite_err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sqlite_err)?;
+        tx.execute(
+            "INSERT INTO layer_runs (model_id, summary, created_at) VALUES (?1, ?2, ?3)",
+            params![model_id, summary, now],
+        )
+        .map_err(sqlite_err)?;
+        let run_id = tx.last_insert_rowid();
+        {
+            let mut layer = tx
+                .prepare_cached(
+                    "INSERT INTO layers (run_id, layer_id, parent_id, name, size, silhouette, centroid) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(sqlite_err)?;
+            let mut next_sub = run.layers.len() as i64;
+            let mut sub_ids = Vec::with_capacity(run.layers.len());
+            for (layer_id, l) in run.layers.iter().enumerate() {
+                let centroid: Vec<u8> = l.centroid.iter().flat_map(|v| v.to_le_bytes()).collect();
+                layer
+                    .execute(params![
+                        run_id,
+                        layer_id as i64,
+                        None::<i64>,
+                        display_name(&l.name),
+                        l.size as i64,
+                        l.silhouette,
+                        centroid
+                    ])
+                    .map_err(sqlite_err)?;
+                let first = next_sub;
+                for s in &l.sublayers {
+                    layer
+                        .execute(params![
+                            run_id,
+                            next_sub,
+                            layer_id as i64,
+                            display_name(&s.name),
+                            s.size as i64,
+                            s.silhouette,
+                            None::<Vec<u8>>
+                        ])
+                        .map_err(sqlite_err)?;
+                    next_sub += 1;
+                }
+                sub_ids.push(first);
+            }
+            let mut item = tx
+                .prepare_cached(
+                    "INSERT INTO item_layers (run_id, item_key, layer_id, sublayer_id, x, y) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(sqlite_err)?;
+            let rows = item_keys
+                .iter()
+                .zip(&run.item_layer)
+                .zip(&run.item_sublayer)
+                .zip(&run.points);
+            for (((&item_key, &layer), &sub), point) in rows {
+                item.execute(params![
+                    run_id,
+                    item_key,
+                    layer as i64,
+                    sub_ids[layer] + sub as i64,
+                    f64::from(point[0]),
+                    f64::from(point[1])
+                ])
+                .map_err(sqlite_err)?;
+            }
+        }
+        tx.commit().map_err(sqlite_err)?;
+        Ok(run_id)
+    }
+
+    /// The newest layer run, if any.
+    pub fn latest_layer_run(&self) -> Result<Option<StoredLayerRun>, StoreError> {
+        let row: Option<(i64, String, String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT run_id, model_id, summary, created_at FROM layer_runs \
+                 ORDER BY run_id DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .optional()
+            .map_err(|e| self.sqlite_err(e))?;
+        row.map(|(run_id, model_id, summary, created_at)| {
+            let run = serde_json::from_str(&summary).map_err(|e| self.corrupt("layer run", e))?;
+            Ok(StoredLayerRun {
+                run_id,
+                model_id,
+                created_at,
+                run,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every item's layer, sub-layer and map position in run `run_id`, in item order.
+    /// Layers and sub-layers are numbered from 1 here, as users count.
+    pub fn item_layer_rows(&self, run_id: i64) -> Result<Vec<ItemLayerRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT i.item_id, i.title, il.layer_id, l.name, s.layer_id - l_first.first, s.name, il.x, il.y \
+                 FROM item_layers il \
+                 JOIN items i ON i.item_key = il.item_key \
+                 JOIN layers l ON l.run_id = il.run_id AND l.layer_id = il.layer_id \
+                 JOIN layers s ON s.run_id = il.run_id AND s.layer_id = il.sublayer_id \
+                 JOIN (SELECT parent_id, min(layer_id) AS first FROM layers \
+                       WHERE run_id = ?1 AND parent_id IS NOT NULL GROUP BY parent_id) l_first \
+                   ON l_first.parent_id = il.layer_id \
+                 WHERE il.run_id = ?1 ORDER BY il.item_key",
+            )
+            .map_err(|e| self.sqlite_err(e))?;
+        stmt.query_map([run_id], |row| {
+            Ok(ItemLayerRow {
+                item_id: row.get(0)?,
+                title: row.get(1)?,
+                layer: row.get::<_, i64>(2)? + 1,
+                layer_name: row.get(3)?,
+                sublayer: row.get::<_, i64>(4)? + 1,
+                sublayer_name: row.get(5)?,
+                x: row.get(6)?,
+                y: row.get(7)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.sqlite_err(e))
+    }
+
+    /// Deletes a layer run and everything in it.
+    pub fn delete_layer_run(&mut self, run_id: i64) -> Result<bool, StoreError> {
+        let deleted = self
+            .conn
+            .execute("DELETE FROM layer_runs WHERE run_id = ?1", [run_id])
+            .map_err(|e| self.sqlite_err(e))?;
+        Ok(deleted > 0)
+    }
+}

@@ -1,0 +1,241 @@
+//! Interest layers on real vectors from the real model (issue #4): planted topics are
+//! recovered, Online Retail's Christmas layer is named so, runs are reproducible, tiny and
+//! degenerate catalogues give a sensible result, and the CLI table and CSV export work.
+//! Needs the real model: `scripts/test` fetches it and sets STRATA_MODEL_DIR.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{data, import};
+use strata::embed::{BertSentenceEmbedder, Embedder, LsaEmbedder, embed_project, item_text};
+use strata::import::ImportKind;
+use strata::layers::{
+    LayerParams, adjusted_rand_index, build_layers, layer_project, project_vectors,
+};
+use strata::pipeline::JobContext;
+use strata::store::Store;
+
+fn model() -> BertSentenceEmbedder {
+    let dir = std::env::var_os("STRATA_MODEL_DIR").map(PathBuf::from).expect(
+        "these tests need the real model: run scripts/test (it fetches it) or set STRATA_MODEL_DIR",
+    );
+    BertSentenceEmbedder::load(&dir, "all-MiniLM-L6-v2").unwrap()
+}
+
+fn embedded(kind: ImportKind, file: &str) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.strata")).unwrap();
+    import(&mut store, kind, data(file)).unwrap();
+    embed_project(&mut store, &model(), 32, &JobContext::silent()).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn planted_topics_are_recovered() {
+    let (_dir, mut store) = embedded(ImportKind::Items, "planted_topics.csv");
+    let (_, run) =
+        layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+    let families: Vec<String> = store
+        .items()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let extra: serde_json::Value = serde_json::from_str(&item.extra).unwrap();
+            extra["family"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let mut names: Vec<&String> = families.iter().collect();
+    names.sort();
+    names.dedup();
+    let truth: Vec<usize> = families
+        .iter()
+        .map(|f| names.iter().position(|n| *n == f).unwrap())
+        .collect();
+    let ari = adjusted_rand_index(&truth, &run.item_layer);
+    assert_eq!(run.k, 5, "curve {:?}", run.curve);
+    assert!(ari >= 0.9, "ARI {ari}, curve {:?}", run.curve);
+    // Each layer is named after its family.
+    let named: Vec<String> = run.layers.iter().map(|l| l.name.join(" ")).collect();
+    for word in ["coffee", "football", "python", "baby"] {
+        assert!(
+            named.iter().any(|n| n.contains(word)),
+            "{word} in {named:?}"
+        );
+    }
+    // Same input, same layers.
+    let (_, again) =
+        layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+    assert_eq!(run.item_layer, again.item_layer);
+    assert_eq!(run.item_sublayer, again.item_sublayer);
+    assert_eq!(run.points, again.points);
+    assert_eq!(run.curve, again.curve);
+}
+
+#[test]
+fn online_retail_christmas_layer_is_named_christmas() {
+    let (_dir, mut store) = embedded(ImportKind::Orders, "online_retail.csv.gz");
+    let (run_id, run) =
+        layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+    assert!((4..=16).contains(&run.k));
+    assert_eq!(run.curve.len(), 16 - 4 + 1);
+    let items = store.items().unwrap();
+    // The layer holding most of the items with "christmas" in their title.
+    let mut counts = vec![0usize; run.k];
+    for (item, &layer) in items.iter().zip(&run.item_layer) {
+        if item.title.to_lowercase().contains("christmas") {
+            counts[layer] += 1;
+        }
+    }
+    let christmas = (0..run.k).max_by_key(|&l| counts[l]).unwrap();
+    assert!(
+        run.layers[christmas].name.contains(&"christmas".to_owned()),
+        "{:?}",
+        run.layers[christmas].name
+    );
+    // The map says how little two axes keep.
+    let kept = run.quality.explained_variance[0] + run.quality.explained_variance[1];
+    assert!(kept > 0.02 && kept < 0.2, "{kept}");
+    // Stored: the latest run, every item placed.
+    let latest = store.latest_layer_run().unwrap().unwrap();
+    assert_eq!(latest.run_id, run_id);
+    assert_eq!(latest.run.k, run.k);
+    assert_eq!(store.item_layer_rows(run_id).unwrap().len(), items.len());
+}
+
+#[test]
+fn tiny_and_degenerate_catalogues_give_a_result_not_a_panic() {
+    let embedder = model();
+    let cases: [&[&str]; 5] = [
+        &["one item"],
+        &["red mug", "blue bicycle"],
+        &["red mug", "blue bicycle", "green tea"],
+        &["same", "same", "same", "same", "same"],
+        &["", "", ""],
+    ];
+    for texts in cases {
+        let vectors = embedder.embed(texts).unwrap();
+        let flat: Vec<f32> = vectors.concat();
+        let run = build_layers(
+            &flat,
+            384,
+            texts,
+            &LayerParams::default(),
+            &JobContext::silent(),
+        )
+        .unwrap();
+        assert_eq!(run.item_layer.len(), texts.len());
+        assert!(run.k >= 1 && run.k <= texts.len());
+        assert!(
+            run.points.iter().flatten().all(|v| v.is_finite()),
+            "{texts:?}"
+        );
+    }
+    let err = build_layers(
+        &[],
+        384,
+        &[],
+        &LayerParams::default(),
+        &JobContext::silent(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no items"), "{err}");
+    let params = LayerParams {
+        k: Some(5),
+        ..LayerParams::default()
+    };
+    let two = embedder.embed(&["a", "b"]).unwrap().concat();
+    let err = build_layers(&two, 384, &["a", "b"], &params, &JobContext::silent()).unwrap_err();
+    assert!(
+        err.to_string().contains("more layers than there are items"),
+        "{err}"
+    );
+}
+
+#[test]
+fn layering_before_embedding_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.strata")).unwrap();
+    import(&mut store, ImportKind::Items, data("shop_items.csv")).unwrap();
+    let err =
+        layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap_err();
+    assert!(err.to_string().contains("run `strata embed"), "{err}");
+    // LSA vectors layer too (the fallback is a full citizen downstream).
+    let texts: Vec<String> = store.items().unwrap().iter().map(item_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let lsa = LsaEmbedder::fit(&refs).unwrap();
+    embed_project(&mut store, &lsa, 32, &JobContext::silent()).unwrap();
+    let (_, dim, _, _) = project_vectors(&store).unwrap();
+    assert_eq!(dim, 5);
+    layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+}
+
+#[test]
+fn cli_layer_table_and_csv_export() {
+    let (dir, store) = embedded(ImportKind::Items, "planted_topics.csv");
+    let project = store.path().to_path_buf();
+    drop(store);
+    let strata = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let p = project.to_str().unwrap();
+    let out = strata(&["layer", "--project", p, "--k", "3", "--sub", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("layer  subs    size  silhouette  name"),
+        "{table}"
+    );
+    assert!(table.contains("k = 3 (fixed)"), "{table}");
+    assert!(table.contains("of the variance"), "{table}");
+    let csv_path = dir.path().join("layers.csv");
+    let out = strata(&[
+        "export",
+        "layers",
+        "--project",
+        p,
+        "--out",
+        csv_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "item_id",
+            "title",
+            "layer",
+            "layer_name",
+            "sublayer",
+            "sublayer_name",
+            "x",
+            "y"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 60);
+    for row in &rows {
+        let layer: usize = row[2].parse().unwrap();
+        let sub: usize = row[4].parse().unwrap();
+        assert!(
+            (1..=3).contains(&layer) && (1..=2).contains(&sub),
+            "{row:?}"
+        );
+        assert!(row[6].parse::<f64>().unwrap().is_finite());
+    }
+    let bad = strata(&["layer", "--project", p, "--k", "zero"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
