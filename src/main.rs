@@ -104,6 +104,12 @@ struct LayerArgs {
     /// Print the run as JSON.
     #[arg(long)]
     json: bool,
+    /// List the stored layer runs instead of making one.
+    #[arg(long, conflicts_with = "delete")]
+    list: bool,
+    /// Delete stored layer run RUN instead of making one.
+    #[arg(long, value_name = "RUN")]
+    delete: Option<i64>,
 }
 
 #[derive(clap::Subcommand)]
@@ -423,6 +429,23 @@ fn embed_texts(args: EmbedTextsArgs) -> anyhow::Result<()> {
 
 fn layer(args: LayerArgs) -> anyhow::Result<()> {
     let mut store = open(&args.project.project)?;
+    if args.list {
+        println!("{:>4}  {:<16}  {:>3}  {:>6}", "run", "made", "k", "items");
+        for (run_id, created_at, k, items) in store.layer_runs()? {
+            println!(
+                "{run_id:>4}  {:<16}  {k:>3}  {items:>6}",
+                format_ts(created_at)
+            );
+        }
+        return Ok(());
+    }
+    if let Some(run_id) = args.delete {
+        if !store.delete_layer_run(run_id)? {
+            anyhow::bail!("{}: no layer run {run_id}", store.path().display());
+        }
+        println!("deleted layer run {run_id}");
+        return Ok(());
+    }
     let params = LayerParams {
         k: args.k.fixed(),
         k_min: args.k_min,

@@ -238,4 +238,23 @@ fn cli_layer_table_and_csv_export() {
     }
     let bad = strata(&["layer", "--project", p, "--k", "zero"]);
     assert_eq!(bad.status.code(), Some(2));
+    // Runs stay until deleted; deleting one removes its rows.
+    let listed = strata(&["layer", "--project", p, "--list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed
+            .lines()
+            .nth(1)
+            .unwrap()
+            .trim_start()
+            .starts_with("1 "),
+        "{listed}"
+    );
+    let out = strata(&["layer", "--project", p, "--delete", "1"]);
+    assert!(out.status.success());
+    let store = Store::open(&project).unwrap();
+    assert!(store.latest_layer_run().unwrap().is_none());
+    assert!(store.item_layer_rows(1).unwrap().is_empty());
+    let out = strata(&["layer", "--project", p, "--delete", "1"]);
+    assert_eq!(out.status.code(), Some(1));
 }

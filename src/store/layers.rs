@@ -141,6 +141,24 @@ impl Store {
         Ok(run_id)
     }
 
+    /// Every stored run, newest first: (run id, created at, k, items).
+    pub fn layer_runs(&self) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.run_id, r.created_at, \
+                   (SELECT count(*) FROM layers l WHERE l.run_id = r.run_id AND l.parent_id IS NULL), \
+                   (SELECT count(*) FROM item_layers i WHERE i.run_id = r.run_id) \
+                 FROM layer_runs r ORDER BY r.run_id DESC",
+            )
+            .map_err(|e| self.sqlite_err(e))?;
+        stmt.query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.sqlite_err(e))
+    }
+
     /// The newest layer run, if any.
     pub fn latest_layer_run(&self) -> Result<Option<StoredLayerRun>, StoreError> {
         let row: Option<(i64, String, String, i64)> = self
