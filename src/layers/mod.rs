@@ -13,7 +13,10 @@ mod pca;
 mod project;
 mod quality;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use rayon::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -148,16 +151,28 @@ fn sweep(
 ) -> Result<(KMeansFit, usize, Vec<(usize, f64)>), LayerError> {
     let n = x.len() / d;
     let sample = SampleDistances::new(x, d, sample_indices(n, params.sample, params.seed));
-    let total = range.clone().count() as u64;
+    let ks: Vec<usize> = range.collect();
+    let total = ks.len() as u64;
+    let finished = AtomicU64::new(0);
+    job.progress(stage, 0, total);
+    // The k values are independent: they run side by side, one per core.
+    let fits: Vec<Result<(usize, f64, KMeansFit), Cancelled>> = linalg::in_pool(|| {
+        ks.par_iter()
+            .map(|&k| {
+                job.check()?;
+                let fit = kmeans(x, d, k, params.seed);
+                let score = sample
+                    .mean_silhouette(&fit.labels, k)
+                    .unwrap_or(f64::NEG_INFINITY);
+                job.progress(stage, finished.fetch_add(1, Ordering::Relaxed) + 1, total);
+                Ok((k, score, fit))
+            })
+            .collect()
+    });
     let mut best: Option<(f64, usize, KMeansFit)> = None;
     let mut curve = Vec::new();
-    for (done, k) in range.enumerate() {
-        job.check()?;
-        job.progress(stage, done as u64, total);
-        let fit = kmeans(x, d, k, params.seed);
-        let score = sample
-            .mean_silhouette(&fit.labels, k)
-            .unwrap_or(f64::NEG_INFINITY);
+    for result in fits {
+        let (k, score, fit) = result?;
         curve.push((k, score));
         if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
             best = Some((score, k, fit));
@@ -167,6 +182,63 @@ fn sweep(
     let (_, k, fit) = best.ok_or_else(|| LayerError::Math("empty k range".to_owned()))?;
     curve.retain(|(_, s)| s.is_finite());
     Ok((fit, k, curve))
+}
+
+/// Splits one layer into sub-layers: (its members, their sub-layer labels or `None` when
+/// it stays whole, the number of sub-layers, the silhouette curve, silhouette per sub-layer).
+type Split = (
+    Vec<usize>,
+    Option<Vec<usize>>,
+    usize,
+    Vec<(usize, f64)>,
+    Vec<Option<f64>>,
+);
+
+fn split_layer(
+    vectors: &[f32],
+    d: usize,
+    labels: &[usize],
+    layer: usize,
+    params: &LayerParams,
+) -> Result<Split, LayerError> {
+    let members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == layer).collect();
+    let rows: Vec<f32> = members
+        .iter()
+        .flat_map(|&i| vectors[i * d..(i + 1) * d].iter().copied())
+        .collect();
+    let size = members.len();
+    let member_distinct = distinct_rows(&rows, d, 3);
+    let wanted = params.sub.map(|s| s.min(size).min(member_distinct));
+    let (sub_fit, sub_k, sub_curve) = match wanted {
+        _ if size < MIN_SPLIT && params.sub.is_none() => (None, 1, Vec::new()),
+        _ if member_distinct < 3 => (None, 1, Vec::new()),
+        Some(s) if s <= 1 => (None, 1, Vec::new()),
+        Some(s) => (Some(kmeans(&rows, d, s, params.seed)), s, Vec::new()),
+        None => {
+            let top = 8.min((size as f64).sqrt() as usize).max(2).min(size - 1);
+            let (f, s, c) = sweep(
+                &rows,
+                d,
+                2..=top,
+                params,
+                &JobContext::silent(),
+                "sub-layers",
+            )?;
+            (Some(f), s, c)
+        }
+    };
+    let silhouettes = match &sub_fit {
+        Some(f) => SampleDistances::new(&rows, d, sample_indices(size, params.sample, params.seed))
+            .silhouette_by_cluster(&f.labels, sub_k),
+        None => vec![None],
+    };
+    Ok((
+        members,
+        sub_fit.map(|f| f.labels),
+        sub_k,
+        sub_curve,
+        silhouettes,
+    ))
 }
 
 /// Splits the rows of `vectors` (n × d, one per item, `texts` in the same order) into layers
@@ -211,53 +283,29 @@ pub fn build_layers(
     let sample = SampleDistances::new(vectors, d, sample_indices(n, params.sample, params.seed));
     let by_layer = sample.silhouette_by_cluster(&fit.labels, k);
 
-    // Sub-layers, one layer at a time.
+    // Sub-layers: each layer split on its own, the layers side by side.
+    let done_layers = AtomicU64::new(0);
+    job.progress("sub-layers", 0, k as u64);
+    let splits: Vec<Result<_, LayerError>> = linalg::in_pool(|| {
+        (0..k)
+            .into_par_iter()
+            .map(|layer| {
+                job.check()?;
+                let split = split_layer(vectors, d, &fit.labels, layer, params)?;
+                let finished = done_layers.fetch_add(1, Ordering::Relaxed) + 1;
+                job.progress("sub-layers", finished, k as u64);
+                Ok(split)
+            })
+            .collect()
+    });
     let mut item_sublayer = vec![0usize; n];
     let mut sub_counts = Vec::with_capacity(k);
     let mut sub_curves = Vec::with_capacity(k);
     let mut sub_silhouettes = Vec::with_capacity(k);
-    for layer in 0..k {
-        job.check()?;
-        job.progress("sub-layers", layer as u64, k as u64);
-        let members: Vec<usize> = (0..n).filter(|&i| fit.labels[i] == layer).collect();
-        let rows: Vec<f32> = members
-            .iter()
-            .flat_map(|&i| vectors[i * d..(i + 1) * d].iter().copied())
-            .collect();
-        let size = members.len();
-        let member_distinct = distinct_rows(&rows, d, 3);
-        let wanted = params.sub.map(|s| s.min(size).min(member_distinct));
-        let (sub_fit, sub_k, sub_curve) = match wanted {
-            _ if size < MIN_SPLIT && params.sub.is_none() => (None, 1, Vec::new()),
-            _ if member_distinct < 3 => (None, 1, Vec::new()),
-            Some(s) if s <= 1 => (None, 1, Vec::new()),
-            Some(s) => (Some(kmeans(&rows, d, s, params.seed)), s, Vec::new()),
-            None => {
-                let top = 8.min((size as f64).sqrt() as usize).max(2).min(size - 1);
-                let (f, s, c) = sweep(
-                    &rows,
-                    d,
-                    2..=top,
-                    params,
-                    &JobContext::silent(),
-                    "sub-layers",
-                )?;
-                (Some(f), s, c)
-            }
-        };
-        let silhouettes = match &sub_fit {
-            Some(f) => {
-                let local = SampleDistances::new(
-                    &rows,
-                    d,
-                    sample_indices(size, params.sample, params.seed),
-                );
-                local.silhouette_by_cluster(&f.labels, sub_k)
-            }
-            None => vec![None],
-        };
-        if let Some(f) = &sub_fit {
-            for (&i, &s) in members.iter().zip(&f.labels) {
+    for split in splits {
+        let (members, sub_labels, sub_k, sub_curve, silhouettes) = split?;
+        if let Some(labels) = sub_labels {
+            for (&i, &s) in members.iter().zip(&labels) {
                 item_sublayer[i] = s;
             }
         }
@@ -286,9 +334,12 @@ pub fn build_layers(
     job.check()?;
     job.progress("stability", 0, 1);
     let stability_ari = (k >= 2).then(|| {
-        let runs: Vec<Vec<usize>> = (1..=2)
-            .map(|s| kmeans(vectors, d, k, params.seed.wrapping_add(s)).labels)
-            .collect();
+        let runs: Vec<Vec<usize>> = linalg::in_pool(|| {
+            (1..=2u64)
+                .into_par_iter()
+                .map(|s| kmeans(vectors, d, k, params.seed.wrapping_add(s)).labels)
+                .collect()
+        });
         (adjusted_rand_index(&fit.labels, &runs[0])
             + adjusted_rand_index(&fit.labels, &runs[1])
             + adjusted_rand_index(&runs[0], &runs[1]))
