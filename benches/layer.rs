@@ -37,7 +37,7 @@ fn vectors(
     dir: &Path,
     model: &BertSentenceEmbedder,
 ) -> (Vec<f32>, Vec<String>) {
-    let mut store = Store::open(&dir.join(format!("{kind:?}.strata"))).expect("project");
+    let mut store = Store::open(dir.join(format!("{kind:?}.strata"))).expect("project");
     let request = ImportRequest {
         kind,
         path: path.to_path_buf(),

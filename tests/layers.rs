@@ -27,7 +27,7 @@ fn model() -> BertSentenceEmbedder {
 
 fn embedded(kind: ImportKind, file: &str) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("p.strata")).unwrap();
+    let mut store = Store::open(dir.path().join("p.strata")).unwrap();
     import(&mut store, kind, data(file)).unwrap();
     embed_project(&mut store, &model(), 32, &JobContext::silent()).unwrap();
     (dir, store)
@@ -157,7 +157,7 @@ fn tiny_and_degenerate_catalogues_give_a_result_not_a_panic() {
 #[test]
 fn layering_before_embedding_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("p.strata")).unwrap();
+    let mut store = Store::open(dir.path().join("p.strata")).unwrap();
     import(&mut store, ImportKind::Items, data("shop_items.csv")).unwrap();
     let err =
         layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap_err();

@@ -140,6 +140,13 @@ fn distinct_rows(x: &[f32], d: usize, limit: usize) -> usize {
     seen.len()
 }
 
+/// The best fit of a sweep, its k, and the silhouette curve.
+struct Swept {
+    fit: KMeansFit,
+    k: usize,
+    curve: Vec<(usize, f64)>,
+}
+
 /// Chooses k for rows `x` (n × d) in `range` by silhouette; returns (best fit, curve).
 fn sweep(
     x: &[f32],
@@ -148,7 +155,7 @@ fn sweep(
     params: &LayerParams,
     job: &JobContext,
     stage: &'static str,
-) -> Result<(KMeansFit, usize, Vec<(usize, f64)>), LayerError> {
+) -> Result<Swept, LayerError> {
     let n = x.len() / d;
     let sample = SampleDistances::new(x, d, sample_indices(n, params.sample, params.seed));
     let ks: Vec<usize> = range.collect();
@@ -181,7 +188,7 @@ fn sweep(
     job.progress(stage, total, total);
     let (_, k, fit) = best.ok_or_else(|| LayerError::Math("empty k range".to_owned()))?;
     curve.retain(|(_, s)| s.is_finite());
-    Ok((fit, k, curve))
+    Ok(Swept { fit, k, curve })
 }
 
 /// Splits one layer into sub-layers: (its members, their sub-layer labels or `None` when
@@ -216,7 +223,7 @@ fn split_layer(
         Some(s) => (Some(kmeans(&rows, d, s, params.seed)), s, Vec::new()),
         None => {
             let top = 8.min((size as f64).sqrt() as usize).max(2).min(size - 1);
-            let (f, s, c) = sweep(
+            let swept = sweep(
                 &rows,
                 d,
                 2..=top,
@@ -224,7 +231,7 @@ fn split_layer(
                 &JobContext::silent(),
                 "sub-layers",
             )?;
-            (Some(f), s, c)
+            (Some(swept.fit), swept.k, swept.curve)
         }
     };
     let silhouettes = match &sub_fit {
@@ -278,7 +285,8 @@ pub fn build_layers(
             .min(n - 1)
             .min(distinct);
         let k_min = params.k_min.clamp(2, k_max);
-        sweep(vectors, d, k_min..=k_max, params, job, "choosing k")?
+        let swept = sweep(vectors, d, k_min..=k_max, params, job, "choosing k")?;
+        (swept.fit, swept.k, swept.curve)
     };
     let sample = SampleDistances::new(vectors, d, sample_indices(n, params.sample, params.seed));
     let by_layer = sample.silhouette_by_cluster(&fit.labels, k);
