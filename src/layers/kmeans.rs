@@ -11,7 +11,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::linalg::{row_norms, rows_dot_rows};
+use rayon::prelude::*;
+
+use super::linalg::{in_pool, row_norms, rows_dot_rows, rows_dot_rows_serial};
 
 const MAX_ITERATIONS: usize = 300;
 const TOLERANCE: f64 = 1e-4;
@@ -105,18 +107,7 @@ pub fn kmeans(x: &[f32], d: usize, k: usize, seed: u64) -> KMeansFit {
     let mut iterations = 0;
     loop {
         iterations += 1;
-        let all = squared_distances(x, &x_norms, &centres, k, d);
-        for ((row, label), distance) in all.chunks_exact(k).zip(&mut labels).zip(&mut distances) {
-            let (best, value) = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::INFINITY),
-                    |acc, (j, &v)| if v < acc.1 { (j, v) } else { acc },
-                );
-            *label = best;
-            *distance = value;
-        }
+        assign(x, &x_norms, &centres, k, d, &mut labels, &mut distances);
         let new_centres = update_centres(x, d, k, &mut labels, &distances);
         let shift: f64 = centres
             .iter()
@@ -129,23 +120,56 @@ pub fn kmeans(x: &[f32], d: usize, k: usize, seed: u64) -> KMeansFit {
         }
     }
     // Final assignment to the final centres.
-    let all = squared_distances(x, &x_norms, &centres, k, d);
-    let mut inertia = 0f64;
-    for (row, label) in all.chunks_exact(k).zip(&mut labels) {
-        let (best, value) =
-            row.iter().enumerate().fold(
-                (0, f32::INFINITY),
-                |acc, (j, &v)| if v < acc.1 { (j, v) } else { acc },
-            );
-        *label = best;
-        inertia += f64::from(value);
-    }
+    assign(x, &x_norms, &centres, k, d, &mut labels, &mut distances);
+    let inertia = distances.iter().map(|&v| f64::from(v)).sum();
     KMeansFit {
         labels,
         centroids: centres,
         inertia,
         iterations,
     }
+}
+
+/// Rows per block of the assignment step: a block (and its distances) stays in L2 cache.
+const BLOCK: usize = 256;
+
+/// Assigns every row to its nearest centre, block by block on all cores: each block's
+/// distances are one small multiply, so `x` is read from memory once per iteration.
+fn assign(
+    x: &[f32],
+    x_norms: &[f32],
+    centres: &[f32],
+    k: usize,
+    d: usize,
+    labels: &mut [usize],
+    distances: &mut [f32],
+) {
+    let centre_norms = row_norms(centres, d);
+    in_pool(|| {
+        x.par_chunks(BLOCK * d)
+            .zip(x_norms.par_chunks(BLOCK))
+            .zip(
+                labels
+                    .par_chunks_mut(BLOCK)
+                    .zip(distances.par_chunks_mut(BLOCK)),
+            )
+            .for_each(|((block, norms), (labels, distances))| {
+                let dots = rows_dot_rows_serial(block, norms.len(), centres, k, d);
+                for (((row, &xn), label), distance) in
+                    dots.chunks_exact(k).zip(norms).zip(labels).zip(distances)
+                {
+                    let mut best = (0, f32::INFINITY);
+                    for (j, (&dot, &cn)) in row.iter().zip(&centre_norms).enumerate() {
+                        let v = (xn + cn - 2.0 * dot).max(0.0);
+                        if v < best.1 {
+                            best = (j, v);
+                        }
+                    }
+                    *label = best.0;
+                    *distance = best.1;
+                }
+            });
+    });
 }
 
 /// Mean of the rows of each cluster; an empty cluster takes the row farthest from its centre
@@ -157,12 +181,13 @@ fn update_centres(
     labels: &mut [usize],
     distances: &[f32],
 ) -> Vec<f32> {
-    let mut sums = vec![0f64; k * d];
+    // f32 sums (as scikit-learn for f32 input): this loop vectorises; f64 conversions did not.
+    let mut sums = vec![0f32; k * d];
     let mut counts = vec![0usize; k];
     for (row, &label) in x.chunks_exact(d).zip(labels.iter()) {
         counts[label] += 1;
         for (s, &v) in sums[label * d..(label + 1) * d].iter_mut().zip(row) {
-            *s += f64::from(v);
+            *s += v;
         }
     }
     let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
@@ -177,8 +202,8 @@ fn update_centres(
             let old = labels[i];
             let row = &x[i * d..(i + 1) * d];
             for (t, &v) in row.iter().enumerate() {
-                sums[old * d + t] -= f64::from(v);
-                sums[j * d + t] = f64::from(v);
+                sums[old * d + t] -= v;
+                sums[j * d + t] = v;
             }
             counts[old] -= 1;
             counts[j] = 1;
@@ -187,7 +212,7 @@ fn update_centres(
     }
     sums.chunks_exact(d)
         .zip(&counts)
-        .flat_map(|(s, &c)| s.iter().map(move |&v| (v / c.max(1) as f64) as f32))
+        .flat_map(|(s, &c)| s.iter().map(move |&v| v / c.max(1) as f32))
         .collect()
 }
 
