@@ -59,44 +59,30 @@ fn rows_dot_rows_on(
 ) -> Vec<f32> {
     assert_eq!(a.len(), m * k, "a is not m x k");
     assert_eq!(b.len(), n * k, "b is not n x k");
+    // Column-major m × n: element (i, j) at j·m + i.
     let mut column_major = vec![0f32; m * n];
-    if m == 0 || n == 0 || k == 0 {
-        return column_major;
-    }
-    let parallelism = match (pool(), parallel) {
-        (Some(_), true) => Parallelism::Rayon(threads()),
-        _ => Parallelism::None,
+    let dst = View {
+        rows: m,
+        cols: n,
+        row_stride: 1,
+        col_stride: m,
     };
-    in_pool(|| {
-        // SAFETY: the pointers and strides describe the destination (m × n, column-major:
-        // element (i, j) at j·m + i), `a` (m × k, row-major) and bᵀ (k × n: element (i, j) at
-        // b[j·k + i]), all in bounds as asserted.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                column_major.as_mut_ptr(),
-                m as isize,
-                1,
-                false,
-                a.as_ptr(),
-                1,
-                k as isize,
-                b.as_ptr(),
-                k as isize,
-                1,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
-    });
+    let lhs = View {
+        rows: m,
+        cols: k,
+        row_stride: k,
+        col_stride: 1,
+    };
+    // bᵀ (k × n): element (i, j) at b[j·k + i].
+    let rhs = View {
+        rows: k,
+        cols: n,
+        row_stride: 1,
+        col_stride: k,
+    };
+    multiply(&mut column_major, dst, (a, lhs), (b, rhs), parallel);
     let mut out = vec![0f32; m * n];
-    for (j, column) in column_major.chunks_exact(m).enumerate() {
+    for (j, column) in column_major.chunks_exact(m.max(1)).enumerate() {
         for (i, &v) in column.iter().enumerate() {
             out[i * n + j] = v;
         }
@@ -108,31 +94,85 @@ fn rows_dot_rows_on(
 pub fn gram(x: &[f32], n: usize, d: usize) -> Vec<f32> {
     assert_eq!(x.len(), n * d, "x is not n x d");
     let mut out = vec![0f32; d * d];
-    if n == 0 || d == 0 {
-        return out;
+    let dst = View {
+        rows: d,
+        cols: d,
+        row_stride: d,
+        col_stride: 1,
+    };
+    // xᵀ (d × n): element (i, j) at x[j·d + i].
+    let lhs = View {
+        rows: d,
+        cols: n,
+        row_stride: 1,
+        col_stride: d,
+    };
+    let rhs = View {
+        rows: n,
+        cols: d,
+        row_stride: d,
+        col_stride: 1,
+    };
+    multiply(&mut out, dst, (x, lhs), (x, rhs), n * d * d >= 1 << 20);
+    out
+}
+
+/// Where a matrix's elements lie in a slice: (i, j) at i·row_stride + j·col_stride.
+#[derive(Clone, Copy)]
+struct View {
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl View {
+    /// True when every element lies inside a slice of `len`.
+    fn fits(&self, len: usize) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride < len
     }
-    let parallelism = match (pool(), n * d * d >= 1 << 20) {
+}
+
+/// `dst = lhs · rhs` with gemm, on the layering pool when `parallel`.
+fn multiply(dst: &mut [f32], out: View, lhs: (&[f32], View), rhs: (&[f32], View), parallel: bool) {
+    let ((a, av), (b, bv)) = (lhs, rhs);
+    assert!(
+        av.rows == out.rows && bv.cols == out.cols && av.cols == bv.rows,
+        "shapes differ"
+    );
+    assert!(
+        out.fits(dst.len()) && av.fits(a.len()) && bv.fits(b.len()),
+        "view out of bounds"
+    );
+    let (m, n, k) = (out.rows, out.cols, av.cols);
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let parallelism = match (pool(), parallel) {
         (Some(_), true) => Parallelism::Rayon(threads()),
         _ => Parallelism::None,
     };
+    let stride = |s: usize| s as isize;
     in_pool(|| {
-        // SAFETY: `out` is d × d row-major; xᵀ (d × n) has element (i, j) at x[j·d + i];
-        // x (n × d) is row-major; all in bounds as asserted.
+        // SAFETY: the three views were checked above to lie inside their slices, and `dst`
+        // is borrowed mutably for the whole call.
         unsafe {
             gemm::gemm(
-                d,
-                d,
+                m,
                 n,
-                out.as_mut_ptr(),
-                1,
-                d as isize,
+                k,
+                dst.as_mut_ptr(),
+                stride(out.col_stride),
+                stride(out.row_stride),
                 false,
-                x.as_ptr(),
-                d as isize,
-                1,
-                x.as_ptr(),
-                1,
-                d as isize,
+                a.as_ptr(),
+                stride(av.col_stride),
+                stride(av.row_stride),
+                b.as_ptr(),
+                stride(bv.col_stride),
+                stride(bv.row_stride),
                 0.0,
                 1.0,
                 false,
@@ -142,7 +182,6 @@ pub fn gram(x: &[f32], n: usize, d: usize) -> Vec<f32> {
             );
         }
     });
-    out
 }
 
 /// Squared Euclidean norm of each row of `x` (n × d).

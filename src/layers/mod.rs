@@ -147,17 +147,16 @@ struct Swept {
     curve: Vec<(usize, f64)>,
 }
 
-/// Chooses k for rows `x` (n × d) in `range` by silhouette; returns (best fit, curve).
+/// Chooses k for rows `x` (n × d) in `range` by mean silhouette on `sample` (of `x`).
 fn sweep(
     x: &[f32],
     d: usize,
     range: std::ops::RangeInclusive<usize>,
+    sample: &SampleDistances,
     params: &LayerParams,
     job: &JobContext,
     stage: &'static str,
 ) -> Result<Swept, LayerError> {
-    let n = x.len() / d;
-    let sample = SampleDistances::new(x, d, sample_indices(n, params.sample, params.seed));
     let ks: Vec<usize> = range.collect();
     let total = ks.len() as u64;
     let finished = AtomicU64::new(0);
@@ -216,36 +215,25 @@ fn split_layer(
     let size = members.len();
     let member_distinct = distinct_rows(&rows, d, 3);
     let wanted = params.sub.map(|s| s.min(size).min(member_distinct));
+    let whole = (size < MIN_SPLIT && params.sub.is_none())
+        || member_distinct < 3
+        || wanted.is_some_and(|s| s <= 1);
+    if whole {
+        return Ok((members, None, 1, Vec::new(), vec![None]));
+    }
+    // One sample serves the sweep and the per-sub-layer silhouettes.
+    let sample = SampleDistances::new(&rows, d, sample_indices(size, params.sample, params.seed));
     let (sub_fit, sub_k, sub_curve) = match wanted {
-        _ if size < MIN_SPLIT && params.sub.is_none() => (None, 1, Vec::new()),
-        _ if member_distinct < 3 => (None, 1, Vec::new()),
-        Some(s) if s <= 1 => (None, 1, Vec::new()),
-        Some(s) => (Some(kmeans(&rows, d, s, params.seed)), s, Vec::new()),
+        Some(s) => (kmeans(&rows, d, s, params.seed), s, Vec::new()),
         None => {
             let top = 8.min((size as f64).sqrt() as usize).max(2).min(size - 1);
-            let swept = sweep(
-                &rows,
-                d,
-                2..=top,
-                params,
-                &JobContext::silent(),
-                "sub-layers",
-            )?;
-            (Some(swept.fit), swept.k, swept.curve)
+            let silent = JobContext::silent();
+            let swept = sweep(&rows, d, 2..=top, &sample, params, &silent, "sub-layers")?;
+            (swept.fit, swept.k, swept.curve)
         }
     };
-    let silhouettes = match &sub_fit {
-        Some(f) => SampleDistances::new(&rows, d, sample_indices(size, params.sample, params.seed))
-            .silhouette_by_cluster(&f.labels, sub_k),
-        None => vec![None],
-    };
-    Ok((
-        members,
-        sub_fit.map(|f| f.labels),
-        sub_k,
-        sub_curve,
-        silhouettes,
-    ))
+    let silhouettes = sample.silhouette_by_cluster(&sub_fit.labels, sub_k);
+    Ok((members, Some(sub_fit.labels), sub_k, sub_curve, silhouettes))
 }
 
 /// Splits the rows of `vectors` (n × d, one per item, `texts` in the same order) into layers
@@ -270,6 +258,8 @@ pub fn build_layers(
     {
         return Err(LayerError::TooManyLayers { k, items: n });
     }
+    // One sample serves the k sweep and the per-layer silhouettes.
+    let sample = SampleDistances::new(vectors, d, sample_indices(n, params.sample, params.seed));
     let (fit, k, curve) = if distinct < 3 && fixed.is_none() {
         notes.push(format!(
             "{n} item(s) with {distinct} distinct vector(s): too few to split, kept as one layer"
@@ -285,10 +275,17 @@ pub fn build_layers(
             .min(n - 1)
             .min(distinct);
         let k_min = params.k_min.clamp(2, k_max);
-        let swept = sweep(vectors, d, k_min..=k_max, params, job, "choosing k")?;
+        let swept = sweep(
+            vectors,
+            d,
+            k_min..=k_max,
+            &sample,
+            params,
+            job,
+            "choosing k",
+        )?;
         (swept.fit, swept.k, swept.curve)
     };
-    let sample = SampleDistances::new(vectors, d, sample_indices(n, params.sample, params.seed));
     let by_layer = sample.silhouette_by_cluster(&fit.labels, k);
 
     // Sub-layers: each layer split on its own, the layers side by side.
