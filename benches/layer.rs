@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo bench --bench layer`. Needs the model (`--model-dir` or `STRATA_MODEL_DIR`) and
 //! a Python with scikit-learn (`--python`, default `~/.cache/strata-peers/venv/bin/python`).
-//! Options: `--movielens DIR`, `--orders FILE`, `--peer FILE`, `--big N` (rows of the tiled set).
+//! Options: `--movielens DIR`, `--orders FILE`, `--peer FILE`, `--big N` (rows of the tiled set),
+//! `--sweep-rows N` (k is chosen on a sample of N rows above N; the default is the app's).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -152,6 +153,10 @@ fn main() {
         sub: Some(SUB),
         seed: 0,
         sample: SAMPLE,
+        // `--sweep-rows N` (default 20,000): above N items k is chosen on a sample of N.
+        sweep_rows: arg("--sweep-rows")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(strata::layers::SWEEP_ROWS),
     };
     for (name, vectors, texts) in sets {
         let n = vectors.len() / 384;

@@ -72,6 +72,27 @@ fn planted_topics_are_recovered() {
     assert_eq!(run.item_sublayer, again.item_sublayer);
     assert_eq!(run.points, again.points);
     assert_eq!(run.curve, again.curve);
+    assert!(run.notes.is_empty(), "{:?}", run.notes);
+
+    // Big catalogues choose k on a seeded sample of rows and fit the layers on all of them:
+    // 40 of the 60 items still find the five families.
+    let params = LayerParams {
+        sweep_rows: 40,
+        ..LayerParams::default()
+    };
+    let (_, sampled) = layer_project(&mut store, &params, &JobContext::silent()).unwrap();
+    assert_eq!(sampled.k, 5, "curve {:?}", sampled.curve);
+    assert_eq!(sampled.item_layer.len(), truth.len());
+    let ari = adjusted_rand_index(&truth, &sampled.item_layer);
+    assert!(ari >= 0.9, "ARI {ari} with the k sweep on 40 rows");
+    assert!(
+        sampled
+            .notes
+            .iter()
+            .any(|n| n.contains("sample of 40 of the 60 items")),
+        "{:?}",
+        sampled.notes
+    );
 }
 
 #[test]

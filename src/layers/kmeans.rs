@@ -8,12 +8,13 @@
 //! 2 + ln k local trials, relative tolerance 1e-4 of the mean feature variance, at most 300
 //! iterations, empty clusters refilled with the points farthest from their centre.
 
+use multiversion::multiversion;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use rayon::prelude::*;
 
-use super::linalg::{in_pool, row_norms, rows_dot_rows, rows_dot_rows_serial};
+use super::linalg::{add_rows_by_label, in_pool, row_norms, rows_dot_rows, rows_dot_rows_serial};
 
 const MAX_ITERATIONS: usize = 300;
 const TOLERANCE: f64 = 1e-4;
@@ -28,6 +29,9 @@ pub struct KMeansFit {
     /// Sum of squared distances of rows to their centre.
     pub inertia: f64,
     pub iterations: usize,
+    /// How far the last update moved the centres (squared, summed): [`refine`] goes on from
+    /// here when that is above the usual tolerance.
+    last_shift: f64,
 }
 
 /// Squared distances of every row of `x` to every centre: n × k.
@@ -96,19 +100,60 @@ fn seed_centres(x: &[f32], x_norms: &[f32], d: usize, k: usize, rng: &mut ChaCha
 
 /// k-means of the n rows of `x` (n × d) into `k` clusters, seeded; `1 <= k <= n`.
 pub fn kmeans(x: &[f32], d: usize, k: usize, seed: u64) -> KMeansFit {
+    kmeans_to(x, d, k, seed, 1.0)
+}
+
+/// As [`kmeans`], but stops at `loose` times the usual tolerance. The k sweep uses this to
+/// compare k values cheaply (the last iterations move a few points and barely change the
+/// silhouette); [`refine`] then carries the chosen fit on to full convergence, along the very
+/// same trajectory a plain [`kmeans`] call takes.
+pub fn kmeans_to(x: &[f32], d: usize, k: usize, seed: u64, loose: f64) -> KMeansFit {
     let n = x.len() / d.max(1);
     assert!(k >= 1 && k <= n, "k must be in 1..=n");
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x_norms = row_norms(x, d);
+    let centres = seed_centres(x, &x_norms, d, k, &mut rng);
+    lloyd(
+        x,
+        &x_norms,
+        d,
+        k,
+        centres,
+        0,
+        loose * TOLERANCE * mean_variance(x, d),
+    )
+}
+
+/// Carries a fit made by [`kmeans_to`] on to the usual tolerance.
+pub fn refine(x: &[f32], d: usize, fit: KMeansFit) -> KMeansFit {
+    let x_norms = row_norms(x, d);
+    let k = fit.centroids.len() / d.max(1);
     let tolerance = TOLERANCE * mean_variance(x, d);
-    let mut centres = seed_centres(x, &x_norms, d, k, &mut rng);
+    if fit.last_shift <= tolerance || fit.iterations >= MAX_ITERATIONS {
+        return fit;
+    }
+    lloyd(x, &x_norms, d, k, fit.centroids, fit.iterations, tolerance)
+}
+
+/// Lloyd iterations from `centres` until the centres move less than `tolerance` (squared,
+/// summed) or [`MAX_ITERATIONS`]; `done` iterations were run before.
+fn lloyd(
+    x: &[f32],
+    x_norms: &[f32],
+    d: usize,
+    k: usize,
+    mut centres: Vec<f32>,
+    done: usize,
+    tolerance: f64,
+) -> KMeansFit {
+    let n = x_norms.len();
     let mut labels = vec![0usize; n];
     let mut distances = vec![0f32; n];
-    let mut iterations = 0;
+    let mut iterations = done;
     loop {
         iterations += 1;
-        assign(x, &x_norms, &centres, k, d, &mut labels, &mut distances);
-        let new_centres = update_centres(x, d, k, &mut labels, &distances);
+        let (sums, counts) = assign(x, x_norms, &centres, k, d, &mut labels, &mut distances);
+        let new_centres = update_centres(x, d, k, sums, counts, &mut labels, &distances);
         let shift: f64 = centres
             .iter()
             .zip(&new_centres)
@@ -116,25 +161,29 @@ pub fn kmeans(x: &[f32], d: usize, k: usize, seed: u64) -> KMeansFit {
             .sum();
         centres = new_centres;
         if shift <= tolerance || iterations >= MAX_ITERATIONS {
-            break;
+            // Final assignment to the final centres.
+            assign(x, x_norms, &centres, k, d, &mut labels, &mut distances);
+            let inertia = distances.iter().map(|&v| f64::from(v)).sum();
+            return KMeansFit {
+                labels,
+                centroids: centres,
+                inertia,
+                iterations,
+                last_shift: shift,
+            };
         }
-    }
-    // Final assignment to the final centres.
-    assign(x, &x_norms, &centres, k, d, &mut labels, &mut distances);
-    let inertia = distances.iter().map(|&v| f64::from(v)).sum();
-    KMeansFit {
-        labels,
-        centroids: centres,
-        inertia,
-        iterations,
     }
 }
 
 /// Rows per block of the assignment step: a block (and its distances) stays in L2 cache.
 const BLOCK: usize = 256;
+/// Rows per unit of parallel work; each keeps its own centre sums, added up in order, so the
+/// result does not depend on the number of threads.
+const GROUP: usize = 16 * BLOCK;
 
-/// Assigns every row to its nearest centre, block by block on all cores: each block's
-/// distances are one small multiply, so `x` is read from memory once per iteration.
+/// Assigns every row to its nearest centre and sums the rows of each cluster in the same pass
+/// (`x` is read from memory once per iteration): block by block, each block's distances one
+/// small multiply, groups of blocks on all cores. Returns the sums (k × d) and counts.
 fn assign(
     x: &[f32],
     x_norms: &[f32],
@@ -143,53 +192,105 @@ fn assign(
     d: usize,
     labels: &mut [usize],
     distances: &mut [f32],
-) {
+) -> (Vec<f32>, Vec<usize>) {
     let centre_norms = row_norms(centres, d);
-    in_pool(|| {
-        x.par_chunks(BLOCK * d)
-            .zip(x_norms.par_chunks(BLOCK))
+    let partials: Vec<(Vec<f32>, Vec<usize>)> = in_pool(|| {
+        x.par_chunks(GROUP * d)
+            .zip(x_norms.par_chunks(GROUP))
             .zip(
                 labels
-                    .par_chunks_mut(BLOCK)
-                    .zip(distances.par_chunks_mut(BLOCK)),
+                    .par_chunks_mut(GROUP)
+                    .zip(distances.par_chunks_mut(GROUP)),
             )
-            .for_each(|((block, norms), (labels, distances))| {
-                let dots = rows_dot_rows_serial(block, norms.len(), centres, k, d);
-                for (((row, &xn), label), distance) in
-                    dots.chunks_exact(k).zip(norms).zip(labels).zip(distances)
+            .map(|((group, group_norms), (group_labels, group_distances))| {
+                let mut sums = vec![0f32; k * d];
+                let mut counts = vec![0usize; k];
+                for (((block, norms), labels), distances) in group
+                    .chunks(BLOCK * d)
+                    .zip(group_norms.chunks(BLOCK))
+                    .zip(group_labels.chunks_mut(BLOCK))
+                    .zip(group_distances.chunks_mut(BLOCK))
                 {
-                    let mut best = (0, f32::INFINITY);
-                    for (j, (&dot, &cn)) in row.iter().zip(&centre_norms).enumerate() {
-                        let v = (xn + cn - 2.0 * dot).max(0.0);
-                        if v < best.1 {
-                            best = (j, v);
-                        }
-                    }
-                    *label = best.0;
-                    *distance = best.1;
+                    let dots = rows_dot_rows_serial(block, norms.len(), centres, k, d);
+                    let nearest = Nearest {
+                        dots: &dots,
+                        norms,
+                        centre_norms: &centre_norms,
+                        block,
+                        d,
+                    };
+                    nearest_and_sums(&nearest, labels, distances, &mut sums, &mut counts);
                 }
-            });
+                (sums, counts)
+            })
+            .collect()
     });
+    let mut sums = vec![0f32; k * d];
+    let mut counts = vec![0usize; k];
+    for (part_sums, part_counts) in partials {
+        for (s, p) in sums.iter_mut().zip(&part_sums) {
+            *s += p;
+        }
+        for (c, p) in counts.iter_mut().zip(&part_counts) {
+            *c += p;
+        }
+    }
+    (sums, counts)
 }
 
-/// Mean of the rows of each cluster; an empty cluster takes the row farthest from its centre
-/// (which then moves to it).
+/// One block of the assignment step: its rows, their norms and their dot products with the
+/// centres (rows × k).
+struct Nearest<'a> {
+    dots: &'a [f32],
+    norms: &'a [f32],
+    centre_norms: &'a [f32],
+    block: &'a [f32],
+    d: usize,
+}
+
+/// Nearest centre of each row of a block, its squared distance, and the rows added to their
+/// cluster's sum; compiled for AVX-512 and AVX2 too.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn nearest_and_sums(
+    block: &Nearest<'_>,
+    labels: &mut [usize],
+    distances: &mut [f32],
+    sums: &mut [f32],
+    counts: &mut [usize],
+) {
+    let (k, d) = (block.centre_norms.len(), block.d);
+    for (((dot_row, &xn), label), distance) in block
+        .dots
+        .chunks_exact(k)
+        .zip(block.norms)
+        .zip(labels.iter_mut())
+        .zip(distances)
+    {
+        let mut best = (0, f32::INFINITY);
+        for (j, (&dot, &cn)) in dot_row.iter().zip(block.centre_norms).enumerate() {
+            let v = (xn + cn - 2.0 * dot).max(0.0);
+            if v < best.1 {
+                best = (j, v);
+            }
+        }
+        *label = best.0;
+        *distance = best.1;
+        counts[best.0] += 1;
+    }
+    add_rows_by_label(sums, k, block.block, labels, d);
+}
+
+/// Mean of the rows of each cluster from their sums; an empty cluster takes the row farthest
+/// from its centre (which then moves to it).
 fn update_centres(
     x: &[f32],
     d: usize,
     k: usize,
+    mut sums: Vec<f32>,
+    mut counts: Vec<usize>,
     labels: &mut [usize],
     distances: &[f32],
 ) -> Vec<f32> {
-    // f32 sums (as scikit-learn for f32 input): this loop vectorises; f64 conversions did not.
-    let mut sums = vec![0f32; k * d];
-    let mut counts = vec![0usize; k];
-    for (row, &label) in x.chunks_exact(d).zip(labels.iter()) {
-        counts[label] += 1;
-        for (s, &v) in sums[label * d..(label + 1) * d].iter_mut().zip(row) {
-            *s += v;
-        }
-    }
     let empty: Vec<usize> = (0..k).filter(|&j| counts[j] == 0).collect();
     if !empty.is_empty() {
         let mut far: Vec<usize> = (0..labels.len()).collect();
@@ -270,6 +371,23 @@ mod tests {
         let again = kmeans(&x, 5, 3, 0);
         assert_eq!(fit.labels, again.labels);
         assert_eq!(fit.centroids, again.centroids);
+    }
+
+    #[test]
+    fn a_loose_fit_refined_equals_the_plain_fit() {
+        let (x, _) = blobs(200);
+        let mut cut_short = 0;
+        for k in [2, 3, 5, 9] {
+            let plain = kmeans(&x, 5, k, 3);
+            let loose = kmeans_to(&x, 5, k, 3, 1e4);
+            assert!(loose.iterations <= plain.iterations);
+            cut_short += usize::from(loose.iterations < plain.iterations);
+            let refined = refine(&x, 5, loose);
+            assert_eq!(refined.labels, plain.labels, "k = {k}");
+            assert_eq!(refined.centroids, plain.centroids, "k = {k}");
+            assert_eq!(refined.iterations, plain.iterations, "k = {k}");
+        }
+        assert!(cut_short > 0, "the loose tolerance never stopped early");
     }
 
     #[test]

@@ -80,7 +80,7 @@ fn rows_dot_rows_on(
         row_stride: 1,
         col_stride: k,
     };
-    multiply(&mut column_major, dst, (a, lhs), (b, rhs), parallel);
+    multiply(&mut column_major, dst, (a, lhs), (b, rhs), parallel, false);
     let mut out = vec![0f32; m * n];
     for (j, column) in column_major.chunks_exact(m.max(1)).enumerate() {
         for (i, &v) in column.iter().enumerate() {
@@ -113,8 +113,44 @@ pub fn gram(x: &[f32], n: usize, d: usize) -> Vec<f32> {
         row_stride: d,
         col_stride: 1,
     };
-    multiply(&mut out, dst, (x, lhs), (x, rhs), n * d * d >= 1 << 20);
+    multiply(
+        &mut out,
+        dst,
+        (x, lhs),
+        (x, rhs),
+        n * d * d >= 1 << 20,
+        false,
+    );
     out
+}
+
+/// Adds each row of `rows` (r × d) to row `labels[i]` of `sums` (k × d), as one multiply by
+/// the one-hot label matrix (k × r): a row-by-row scatter-add ran at a fifth of the speed.
+pub fn add_rows_by_label(sums: &mut [f32], k: usize, rows: &[f32], labels: &[usize], d: usize) {
+    let r = labels.len();
+    let mut one_hot = vec![0f32; k * r];
+    for (i, &label) in labels.iter().enumerate() {
+        one_hot[label * r + i] = 1.0;
+    }
+    let dst = View {
+        rows: k,
+        cols: d,
+        row_stride: d,
+        col_stride: 1,
+    };
+    let lhs = View {
+        rows: k,
+        cols: r,
+        row_stride: r,
+        col_stride: 1,
+    };
+    let rhs = View {
+        rows: r,
+        cols: d,
+        row_stride: d,
+        col_stride: 1,
+    };
+    multiply(sums, dst, (&one_hot, lhs), (rows, rhs), false, true);
 }
 
 /// Where a matrix's elements lie in a slice: (i, j) at i·row_stride + j·col_stride.
@@ -135,8 +171,16 @@ impl View {
     }
 }
 
-/// `dst = lhs · rhs` with gemm, on the layering pool when `parallel`.
-fn multiply(dst: &mut [f32], out: View, lhs: (&[f32], View), rhs: (&[f32], View), parallel: bool) {
+/// `dst = lhs · rhs` (or `dst += lhs · rhs` when `accumulate`) with gemm, on the layering pool
+/// when `parallel`.
+fn multiply(
+    dst: &mut [f32],
+    out: View,
+    lhs: (&[f32], View),
+    rhs: (&[f32], View),
+    parallel: bool,
+    accumulate: bool,
+) {
     let ((a, av), (b, bv)) = (lhs, rhs);
     assert!(
         av.rows == out.rows && bv.cols == out.cols && av.cols == bv.rows,
@@ -166,14 +210,14 @@ fn multiply(dst: &mut [f32], out: View, lhs: (&[f32], View), rhs: (&[f32], View)
                 dst.as_mut_ptr(),
                 stride(out.col_stride),
                 stride(out.row_stride),
-                false,
+                accumulate,
                 a.as_ptr(),
                 stride(av.col_stride),
                 stride(av.row_stride),
                 b.as_ptr(),
                 stride(bv.col_stride),
                 stride(bv.row_stride),
-                0.0,
+                if accumulate { 1.0 } else { 0.0 },
                 1.0,
                 false,
                 false,
@@ -194,6 +238,14 @@ pub fn row_norms(x: &[f32], d: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn add_rows_by_label_adds_each_row_to_its_label() {
+        let rows = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let mut sums = vec![10.0f32; 4];
+        add_rows_by_label(&mut sums, 2, &rows, &[1, 0, 1], 2);
+        assert_eq!(sums, [13.0, 14.0, 16.0, 18.0]);
+    }
 
     #[test]
     fn rows_dot_rows_matches_a_naive_loop() {

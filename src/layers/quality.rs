@@ -61,13 +61,15 @@ impl SampleDistances {
         if sizes.iter().filter(|&&s| s > 0).count() < 2 {
             return None;
         }
+        // Each row's distance sum to every cluster, all at once: distances × one-hot labels.
+        let mut one_hot = vec![0f32; k * m];
+        for (j, &l) in sample_labels.iter().enumerate() {
+            one_hot[l * m + j] = 1.0;
+        }
+        let cluster_sums = rows_dot_rows(&self.distances, m, &one_hot, k, m);
         let mut scores = Vec::with_capacity(m);
-        let mut sums = vec![0f64; k];
-        for (i, row) in self.distances.chunks_exact(m).enumerate() {
-            sums.iter_mut().for_each(|s| *s = 0.0);
-            for (&dist, &l) in row.iter().zip(&sample_labels) {
-                sums[l] += f64::from(dist);
-            }
+        for (i, row_sums) in cluster_sums.chunks_exact(k).enumerate() {
+            let sums: Vec<f64> = row_sums.iter().map(|&v| f64::from(v)).collect();
             let own = sample_labels[i];
             if sizes[own] <= 1 {
                 scores.push(0.0);
