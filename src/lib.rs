@@ -9,5 +9,6 @@ pub mod gui;
 pub mod import;
 pub mod layers;
 pub mod pipeline;
+pub mod recommend;
 pub mod store;
 pub mod text;

@@ -17,6 +17,10 @@ use strata::export::{Cell, write_csv};
 use strata::import::{ColumnOverride, ImportKind, ImportRequest, run_import};
 use strata::layers::{LayerParams, layer_project};
 use strata::pipeline::{JobContext, Progress};
+use strata::recommend::{
+    CUTOFF, ProfileParams, ProjectRecommender, RecommendParams, UserRecommendations, Weighting,
+    evaluate_project, project_blend,
+};
 use strata::store::Store;
 use strata::store::display_name;
 
@@ -48,9 +52,62 @@ enum Command {
     /// Split the catalogue into interest layers and sub-layers (k-means, k chosen by silhouette),
     /// name and score them, and place every item on a 2D map. Stored as a new layer run.
     Layer(LayerArgs),
+    /// A user's layers by strength and per-layer recommendations, each with its reason.
+    Recommend(RecommendArgs),
+    /// Score the recommendations on the project's own histories against baselines
+    /// (popular, item-kNN, EASE, content kNN): HR@10, NDCG@10, Recall@10, coverage, diversity.
+    Evaluate(EvaluateArgs),
     /// Write a project's results to CSV.
     #[command(subcommand)]
     Export(ExportCommand),
+}
+
+/// How a history is weighed (shared by recommend, evaluate and export).
+#[derive(Args, Clone)]
+struct ProfileArgs {
+    /// What an interaction weighs before recency: `one`, `quantity` or `rating`.
+    #[arg(long, default_value = "one", value_parser = parse_weighting)]
+    weight: Weighting,
+    /// Days after which an interaction counts half (measured back from the user's latest).
+    #[arg(long, default_value_t = 180.0)]
+    half_life_days: f64,
+}
+
+fn parse_weighting(s: &str) -> Result<Weighting, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "one" => Ok(Weighting::One),
+        "quantity" => Ok(Weighting::Quantity),
+        "rating" => Ok(Weighting::Rating),
+        _ => Err(format!("expected one, quantity or rating, got `{s}`")),
+    }
+}
+
+#[derive(Args)]
+struct RecommendArgs {
+    #[command(flatten)]
+    project: ProjectArg,
+    /// The user's id as imported.
+    #[arg(long)]
+    user: String,
+    /// Recommendations per layer.
+    #[arg(long, default_value_t = 5)]
+    per_layer: usize,
+    #[command(flatten)]
+    profile: ProfileArgs,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    project: ProjectArg,
+    #[command(flatten)]
+    profile: ProfileArgs,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// A count, or `auto` to choose it from the data.
@@ -116,6 +173,23 @@ struct LayerArgs {
 enum ExportCommand {
     /// One row per item: item_id,title,layer,layer_name,sublayer,sublayer_name,x,y (latest run).
     Layers(ExportArgs),
+    /// One row per recommendation:
+    /// user_id,layer,layer_name,rank,item_id,title,score,reason_item_id.
+    Recommendations(ExportRecommendationsArgs),
+}
+
+#[derive(Args)]
+struct ExportRecommendationsArgs {
+    #[command(flatten)]
+    export: ExportArgs,
+    /// Only this user (default: every user).
+    #[arg(long)]
+    user: Option<String>,
+    /// Recommendations per layer.
+    #[arg(long, default_value_t = 5)]
+    per_layer: usize,
+    #[command(flatten)]
+    profile: ProfileArgs,
 }
 
 #[derive(Args)]
@@ -223,7 +297,10 @@ fn main() -> ExitCode {
         Some(Command::Embed(args)) => embed(args),
         Some(Command::EmbedTexts(args)) => embed_texts(args),
         Some(Command::Layer(args)) => layer(args),
+        Some(Command::Recommend(args)) => recommend(args),
+        Some(Command::Evaluate(args)) => evaluate(args),
         Some(Command::Export(ExportCommand::Layers(args))) => export_layers(args),
+        Some(Command::Export(ExportCommand::Recommendations(args))) => export_recommendations(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -576,5 +653,221 @@ fn export_layers(args: ExportArgs) -> anyhow::Result<()> {
         args.bom,
     )?;
     eprintln!("wrote {count} items to {}", args.out.display());
+    Ok(())
+}
+
+/// Recommendation settings from the command line and the blend `strata evaluate` chose.
+fn recommend_params(
+    store: &Store,
+    profile: &ProfileArgs,
+    per_layer: usize,
+) -> anyhow::Result<RecommendParams> {
+    Ok(RecommendParams {
+        profile: ProfileParams {
+            weighting: profile.weight,
+            half_life_days: profile.half_life_days,
+        },
+        blend: project_blend(store)?,
+        per_layer,
+        ..RecommendParams::default()
+    })
+}
+
+fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
+    let store = open(&args.project.project)?;
+    let params = recommend_params(&store, &args.profile, args.per_layer)?;
+    let recommender = ProjectRecommender::load(&store, params.profile.weighting)?;
+    let result = recommender.for_user(&store, &args.user, &params)?;
+    let item_id = |i: u32| recommender.items[i as usize].item_id.as_str();
+    let title = |i: u32| recommender.items[i as usize].title.as_str();
+    if args.json {
+        let layers: Vec<serde_json::Value> = result
+            .layers
+            .iter()
+            .zip(&result.per_layer)
+            .map(|(strength, recs)| {
+                serde_json::json!({
+                    "layer": strength.layer + 1,
+                    "layer_name": recommender.layer_names.get(strength.layer),
+                    "strength": strength.strength,
+                    "recommendations": recs.iter().enumerate().map(|(rank, r)| serde_json::json!({
+                        "rank": rank + 1,
+                        "item_id": item_id(r.item),
+                        "title": title(r.item),
+                        "score": r.score,
+                        "reason_item_id": r.reason.map(item_id),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"user_id": args.user, "layers": layers})
+            )?
+        );
+        return Ok(());
+    }
+    println!(
+        "user {}: {} layer(s) in the history",
+        args.user,
+        result.layers.len()
+    );
+    for (strength, recs) in result.layers.iter().zip(&result.per_layer) {
+        let name = recommender
+            .layer_names
+            .get(strength.layer)
+            .map_or("", String::as_str);
+        println!(
+            "\nlayer {:>2}  {:>5.1}%  {name}",
+            strength.layer + 1,
+            strength.strength * 100.0
+        );
+        println!("  rank  score  item                                       because of");
+        for (rank, r) in recs.iter().enumerate() {
+            let reason = r.reason.map_or_else(
+                || "(popular in this layer)".to_owned(),
+                |i| format!("{} {}", item_id(i), title(i)),
+            );
+            println!(
+                "  {:>4}  {:>5.3}  {:<42} {}",
+                rank + 1,
+                r.score,
+                format!("{} {}", item_id(r.item), title(r.item)),
+                reason
+            );
+        }
+    }
+    Ok(())
+}
+
+fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
+    let mut store = open(&args.project.project)?;
+    let params = recommend_params(&store, &args.profile, 5)?;
+    let evaluation = with_progress(|job| evaluate_project(&mut store, &params, job))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({
+                "users": evaluation.users,
+                "methods": evaluation.methods,
+                "tuned": evaluation.tuned,
+                "multi_layer_share": evaluation.multi_layer_share,
+                "seconds": evaluation.seconds,
+            }))?
+        );
+        return Ok(());
+    }
+    println!(
+        "{} users (a training item and a new item at their last timestamp), cutoff {CUTOFF}",
+        evaluation.users
+    );
+    println!("method      HR@10  NDCG@10  Recall@10  coverage  diversity");
+    for (name, m) in &evaluation.methods {
+        println!(
+            "{name:<10} {:>6.4}  {:>7.4}  {:>9.4}  {:>8.4}  {:>9.4}",
+            m.hit_rate, m.ndcg, m.recall, m.coverage, m.diversity
+        );
+    }
+    let tuned = &evaluation.tuned;
+    println!(
+        "tuned on a validation split: blend content {} collaborative {} popularity {} (NDCG@10 {:.4}); EASE lambda {} (NDCG@10 {:.4})",
+        tuned.blend.content,
+        tuned.blend.collaborative,
+        tuned.blend.popularity,
+        tuned.strata_validation_ndcg,
+        tuned.ease_lambda,
+        tuned.ease_validation_ndcg
+    );
+    println!(
+        "{:.1}% of users with 2+ layers get lists from 2+ layers; {:.1} s",
+        evaluation.multi_layer_share * 100.0,
+        evaluation.seconds
+    );
+    Ok(())
+}
+
+/// One exported recommendation.
+struct RecommendationRow {
+    user_id: String,
+    layer: i64,
+    layer_name: String,
+    rank: i64,
+    item_id: String,
+    title: String,
+    score: f64,
+    reason_item_id: String,
+}
+
+fn export_recommendations(args: ExportRecommendationsArgs) -> anyhow::Result<()> {
+    let store = open(&args.export.project.project)?;
+    let params = recommend_params(&store, &args.profile, args.per_layer)?;
+    let recommender = ProjectRecommender::load(&store, params.profile.weighting)?;
+    let users: Vec<(String, UserRecommendations)> = match &args.user {
+        Some(user) => vec![(user.clone(), recommender.for_user(&store, user, &params)?)],
+        None => recommender
+            .interactions
+            .user_ids
+            .iter()
+            .cloned()
+            .zip(recommender.for_all(&params))
+            .collect(),
+    };
+    let item = |i: u32| &recommender.items[i as usize];
+    let mut rows = Vec::new();
+    for (user_id, result) in &users {
+        for (strength, recs) in result.layers.iter().zip(&result.per_layer) {
+            for (rank, r) in recs.iter().enumerate() {
+                rows.push(RecommendationRow {
+                    user_id: user_id.clone(),
+                    layer: strength.layer as i64 + 1,
+                    layer_name: recommender
+                        .layer_names
+                        .get(strength.layer)
+                        .cloned()
+                        .unwrap_or_default(),
+                    rank: rank as i64 + 1,
+                    item_id: item(r.item).item_id.clone(),
+                    title: item(r.item).title.clone(),
+                    score: f64::from(r.score),
+                    reason_item_id: r
+                        .reason
+                        .map(|i| item(i).item_id.clone())
+                        .unwrap_or_default(),
+                });
+            }
+        }
+    }
+    let count = write_csv(
+        &args.export.out,
+        &[
+            "user_id",
+            "layer",
+            "layer_name",
+            "rank",
+            "item_id",
+            "title",
+            "score",
+            "reason_item_id",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                Cell::Text(&r.user_id),
+                Cell::Int(r.layer),
+                Cell::Text(&r.layer_name),
+                Cell::Int(r.rank),
+                Cell::Text(&r.item_id),
+                Cell::Text(&r.title),
+                Cell::Float(r.score),
+                Cell::Text(&r.reason_item_id),
+            ]
+        }),
+        args.export.bom,
+    )?;
+    eprintln!(
+        "wrote {count} recommendations for {} user(s) to {}",
+        users.len(),
+        args.export.out.display()
+    );
     Ok(())
 }

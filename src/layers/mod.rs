@@ -7,7 +7,7 @@
 //! is seeded: the same vectors and parameters give the same layers.
 
 mod kmeans;
-mod linalg;
+pub mod linalg;
 mod names;
 mod pca;
 mod project;

@@ -344,6 +344,55 @@ impl Store {
         .map_err(|e| self.sqlite_err(e))
     }
 
+    /// Every interaction as (user_id, item_key, ts, quantity, rating), user by user, oldest
+    /// first: what the recommender learns from.
+    #[allow(clippy::type_complexity)]
+    pub fn interaction_keys(
+        &self,
+    ) -> Result<Vec<(String, i64, Option<i64>, Option<f64>, Option<f64>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT u.user_id, x.item_key, x.ts, x.quantity, x.rating
+                 FROM interactions x JOIN users u USING (user_key)
+                 ORDER BY x.user_key, x.ts IS NULL, x.ts, x.rowid",
+            )
+            .map_err(|e| self.sqlite_err(e))?;
+        stmt.query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.sqlite_err(e))
+    }
+
+    /// A project setting stored as JSON text under `key` (see [`Store::set_meta`]).
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(|e| self.sqlite_err(e))
+    }
+
+    /// Stores a project setting (e.g. the blend `strata evaluate` chose).
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .and_then(|mut statement| statement.execute([key, value]))
+            .map_err(|e| self.sqlite_err(e))?;
+        Ok(())
+    }
+
     /// Past imports, newest first.
     pub fn imports(&self) -> Result<Vec<ImportLogEntry>, StoreError> {
         let mut stmt = self

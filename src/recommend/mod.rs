@@ -1,0 +1,17 @@
+//! Per-layer recommendations with reasons, and their offline evaluation against baselines.
+//!
+//! The core knows nothing of the store: [`Interactions`] and a layer run's item arrays go in,
+//! lists and metrics come out. `project.rs` is the glue to a project file.
+
+mod data;
+mod evaluate;
+mod model;
+mod project;
+
+pub use data::{Event, Interactions, RawInteraction, Weighting};
+pub use evaluate::{CUTOFF, Catalogue, Evaluation, Metrics, Split, Tuned, diversity, evaluate};
+pub use model::{
+    Blend, LayerStrength, Model, ProfileParams, RecommendParams, Recommendation,
+    UserRecommendations,
+};
+pub use project::{BLEND_KEY, ProjectRecommender, RecommendError, evaluate_project, project_blend};

@@ -1,0 +1,674 @@
+//! The recommender: user profiles (layer strengths from weighted, recency-decayed histories)
+//! and per-layer candidates scored by a blend of content similarity to the user's interest in
+//! that layer, collaborative evidence (item–item cosine over all users' histories) and
+//! popularity; each recommendation names the history item that contributes most.
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::data::{Event, Weighting};
+use faer::linalg::solvers::DenseSolveCore;
+use faer::{Mat, Side};
+
+use crate::layers::linalg::{in_pool, rows_dot_rows, threads};
+
+const SECONDS_PER_DAY: f64 = 86_400.0;
+
+/// How a history becomes a profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProfileParams {
+    pub weighting: Weighting,
+    /// An interaction this many days older than the user's latest counts half.
+    pub half_life_days: f64,
+}
+
+impl Default for ProfileParams {
+    fn default() -> Self {
+        Self {
+            weighting: Weighting::One,
+            half_life_days: 180.0,
+        }
+    }
+}
+
+/// Weights of the three kinds of evidence in a recommendation's score. Each kind is scaled
+/// to 0..=1 over the user's candidates first, so the weights compare.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Blend {
+    pub content: f32,
+    pub collaborative: f32,
+    pub popularity: f32,
+}
+
+impl Default for Blend {
+    /// Chosen on validation splits of Online Retail and MovieLens (`strata evaluate`).
+    fn default() -> Self {
+        Self {
+            content: 0.5,
+            collaborative: 1.0,
+            popularity: 0.25,
+        }
+    }
+}
+
+/// What to recommend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecommendParams {
+    pub profile: ProfileParams,
+    pub blend: Blend,
+    /// Items per layer in the per-layer lists.
+    pub per_layer: usize,
+    /// Length of the merged list.
+    pub list_len: usize,
+    /// The merged list holds at least one item from each of this many strongest layers.
+    pub top_layers: usize,
+}
+
+impl Default for RecommendParams {
+    fn default() -> Self {
+        Self {
+            profile: ProfileParams::default(),
+            blend: Blend::default(),
+            per_layer: 5,
+            list_len: 10,
+            top_layers: 3,
+        }
+    }
+}
+
+/// One recommended item.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Recommendation {
+    pub item: u32,
+    pub layer: usize,
+    pub score: f32,
+    /// The history item that contributes most to the score.
+    pub reason: Option<u32>,
+}
+
+/// A layer of a user's profile.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayerStrength {
+    pub layer: usize,
+    /// Weighted share of the history in this layer (the strengths sum to 1).
+    pub strength: f64,
+    /// Share of the layer's weight in each of its sub-layers.
+    pub sublayers: Vec<f64>,
+}
+
+/// Everything shown for one user.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UserRecommendations {
+    /// Layers with any weight, strongest first.
+    pub layers: Vec<LayerStrength>,
+    /// Per layer (same order as `layers`), best first.
+    pub per_layer: Vec<Vec<Recommendation>>,
+    /// The merged list: quotas by strength, each top layer represented, best first.
+    pub merged: Vec<Recommendation>,
+}
+
+/// The catalogue side and everything learnt from all users' histories.
+pub struct Model {
+    pub n_items: usize,
+    dim: usize,
+    /// Unit vectors, n_items × dim.
+    vectors: Vec<f32>,
+    item_layer: Vec<usize>,
+    item_sublayer: Vec<usize>,
+    n_layers: usize,
+    sublayer_counts: Vec<usize>,
+    /// log(1 + users) scaled to 0..=1.
+    popularity: Vec<f32>,
+    /// Item–item weights learnt from all histories (EASE), n_items × n_items: row i says how
+    /// much having item i speaks for each other item.
+    cosine: Vec<f32>,
+}
+
+/// Binary user × item matrix (dense, row-major) of `histories`.
+pub fn binary_matrix(histories: &[Vec<Event>], n_items: usize) -> Vec<f32> {
+    let mut x = vec![0f32; histories.len() * n_items];
+    for (u, events) in histories.iter().enumerate() {
+        for e in events {
+            x[u * n_items + e.item as usize] = 1.0;
+        }
+    }
+    x
+}
+
+/// Item–item cosine of the binary matrix `x` (users × items): one multiply.
+pub fn item_cosine(x: &[f32], n_users: usize, n_items: usize) -> Vec<f32> {
+    let mut xt = vec![0f32; n_items * n_users];
+    for u in 0..n_users {
+        for i in 0..n_items {
+            xt[i * n_users + u] = x[u * n_items + i];
+        }
+    }
+    let mut gram = in_pool(|| rows_dot_rows(&xt, n_items, &xt, n_items, n_users));
+    let norms: Vec<f32> = (0..n_items).map(|i| gram[i * n_items + i].sqrt()).collect();
+    for (i, row) in gram.chunks_exact_mut(n_items.max(1)).enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            let denominator = norms[i] * norms[j];
+            *v = if denominator > 0.0 {
+                *v / denominator
+            } else {
+                0.0
+            };
+        }
+    }
+    gram
+}
+
+/// EASE's item–item matrix (Steck 2019), row-major: B = I − P·diag(1/diag P) with
+/// P = (XᵀX + λI)⁻¹ and diag B = 0, so B[i][j] = −P[i][j] / P[j][j]. `None` when the
+/// factorisation fails (it cannot for λ > 0 in exact arithmetic).
+pub fn ease_matrix(x: &[f32], n_users: usize, n_items: usize, lambda: f64) -> Option<Vec<f32>> {
+    let mut xt = vec![0f32; n_items * n_users];
+    for u in 0..n_users {
+        for i in 0..n_items {
+            xt[i * n_users + u] = x[u * n_items + i];
+        }
+    }
+    let gram = in_pool(|| rows_dot_rows(&xt, n_items, &xt, n_items, n_users));
+    drop(xt);
+    let g = Mat::<f64>::from_fn(n_items, n_items, |i, j| {
+        f64::from(gram[i * n_items + j]) + if i == j { lambda } else { 0.0 }
+    });
+    drop(gram);
+    let p = in_pool(|| {
+        faer::set_global_parallelism(faer::Par::rayon(threads()));
+        g.llt(Side::Lower).map(|llt| llt.inverse())
+    })
+    .ok()?;
+    let mut b = vec![0f32; n_items * n_items];
+    for i in 0..n_items {
+        for j in 0..n_items {
+            if i != j {
+                b[i * n_items + j] = (-p[(i, j)] / p[(j, j)]) as f32;
+            }
+        }
+    }
+    Some(b)
+}
+
+impl Model {
+    /// Learns popularity and the item–item model (EASE with `lambda`) from `histories`
+    /// (each user's training events).
+    pub fn fit(
+        histories: &[Vec<Event>],
+        lambda: f64,
+        vectors: Vec<f32>,
+        dim: usize,
+        item_layer: Vec<usize>,
+        item_sublayer: Vec<usize>,
+    ) -> Self {
+        let n_items = item_layer.len();
+        let n_layers = item_layer.iter().max().map_or(0, |m| m + 1);
+        let mut sublayer_counts = vec![0usize; n_layers];
+        for (&l, &s) in item_layer.iter().zip(&item_sublayer) {
+            sublayer_counts[l] = sublayer_counts[l].max(s + 1);
+        }
+        let x = binary_matrix(histories, n_items);
+        let mut users_per_item = vec![0f32; n_items];
+        for row in x.chunks_exact(n_items.max(1)) {
+            for (c, &v) in users_per_item.iter_mut().zip(row) {
+                *c += v;
+            }
+        }
+        let top = users_per_item.iter().copied().fold(0f32, f32::max);
+        let popularity = users_per_item
+            .iter()
+            .map(|&c| {
+                if top > 0.0 {
+                    (1.0 + c).ln() / (1.0 + top).ln()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let cosine = ease_matrix(&x, histories.len(), n_items, lambda)
+            .unwrap_or_else(|| item_cosine(&x, histories.len(), n_items));
+        Self {
+            n_items,
+            dim,
+            vectors,
+            item_layer,
+            item_sublayer,
+            n_layers,
+            sublayer_counts,
+            popularity,
+            cosine,
+        }
+    }
+
+    pub fn item_layer(&self, item: u32) -> usize {
+        self.item_layer[item as usize]
+    }
+
+    fn vector(&self, item: usize) -> &[f32] {
+        &self.vectors[item * self.dim..(item + 1) * self.dim]
+    }
+
+    /// Each distinct history item with its weight: value × ½^(age / half-life), age measured
+    /// back from the user's latest interaction.
+    pub fn weights(&self, events: &[Event], params: &ProfileParams) -> Vec<(u32, f32)> {
+        let latest = events.iter().map(|e| e.ts).max().unwrap_or(i64::MIN);
+        let mut weights: Vec<(u32, f32)> = Vec::new();
+        for e in events {
+            let age_days = if e.ts == i64::MIN || latest == i64::MIN {
+                0.0
+            } else {
+                (latest - e.ts) as f64 / SECONDS_PER_DAY
+            };
+            let decay = if params.half_life_days > 0.0 {
+                0.5f64.powf(age_days / params.half_life_days)
+            } else {
+                1.0
+            };
+            let w = e.value * decay as f32;
+            match weights.iter_mut().find(|(item, _)| *item == e.item) {
+                Some((_, total)) => *total += w,
+                None => weights.push((e.item, w)),
+            }
+        }
+        weights
+    }
+
+    /// Layer strengths of a weighted history, strongest first.
+    pub fn strengths(&self, weights: &[(u32, f32)]) -> Vec<LayerStrength> {
+        let mut by_layer = vec![0f64; self.n_layers];
+        let mut by_sub: Vec<Vec<f64>> =
+            self.sublayer_counts.iter().map(|&c| vec![0.0; c]).collect();
+        for &(item, w) in weights {
+            let (l, s) = (
+                self.item_layer[item as usize],
+                self.item_sublayer[item as usize],
+            );
+            by_layer[l] += f64::from(w);
+            by_sub[l][s] += f64::from(w);
+        }
+        let total: f64 = by_layer.iter().sum();
+        let mut layers: Vec<LayerStrength> = (0..self.n_layers)
+            .filter(|&l| by_layer[l] > 0.0)
+            .map(|l| LayerStrength {
+                layer: l,
+                strength: by_layer[l] / total,
+                sublayers: by_sub[l].iter().map(|s| s / by_layer[l]).collect(),
+            })
+            .collect();
+        layers.sort_by(|a, b| {
+            b.strength
+                .total_cmp(&a.strength)
+                .then(a.layer.cmp(&b.layer))
+        });
+        layers
+    }
+
+    /// The three kinds of evidence for every candidate of a user (items in the user's layers
+    /// that are not in the history), each scaled to 0..=1 over the candidates.
+    pub fn evidence(&self, weights: &[(u32, f32)], layers: &[LayerStrength]) -> Evidence {
+        let seen: HashSet<u32> = weights.iter().map(|&(i, _)| i).collect();
+        let in_profile: Vec<bool> = {
+            let mut v = vec![false; self.n_layers];
+            for l in layers {
+                v[l.layer] = true;
+            }
+            v
+        };
+        let candidates: Vec<u32> = (0..self.n_items as u32)
+            .filter(|i| !seen.contains(i) && in_profile[self.item_layer[*i as usize]])
+            .collect();
+        // The user's interest in each layer: the weighted mean of its history vectors there.
+        let mut means = vec![0f32; self.n_layers * self.dim];
+        for &(item, w) in weights {
+            let l = self.item_layer[item as usize];
+            for (m, &v) in means[l * self.dim..(l + 1) * self.dim]
+                .iter_mut()
+                .zip(self.vector(item as usize))
+            {
+                *m += w * v;
+            }
+        }
+        for mean in means.chunks_exact_mut(self.dim.max(1)) {
+            let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                mean.iter_mut().for_each(|v| *v /= norm);
+            }
+        }
+        let total_weight: f32 = weights.iter().map(|&(_, w)| w).sum();
+        let mut collaborative_all = vec![0f32; self.n_items];
+        for &(item, w) in weights {
+            let row =
+                &self.cosine[item as usize * self.n_items..(item as usize + 1) * self.n_items];
+            for (c, &v) in collaborative_all.iter_mut().zip(row) {
+                *c += w * v;
+            }
+        }
+        let mut content = Vec::with_capacity(candidates.len());
+        let mut collaborative = Vec::with_capacity(candidates.len());
+        let mut popularity = Vec::with_capacity(candidates.len());
+        for &j in &candidates {
+            let l = self.item_layer[j as usize];
+            content.push(
+                dot(
+                    &means[l * self.dim..(l + 1) * self.dim],
+                    self.vector(j as usize),
+                )
+                .max(0.0),
+            );
+            collaborative.push(
+                (collaborative_all[j as usize] / total_weight.max(f32::MIN_POSITIVE)).max(0.0),
+            );
+            popularity.push(self.popularity[j as usize]);
+        }
+        scale_to_unit(&mut content);
+        scale_to_unit(&mut collaborative);
+        Evidence {
+            candidates,
+            content,
+            collaborative,
+            popularity,
+        }
+    }
+
+    /// Per-layer lists and the merged list for one user's history.
+    pub fn recommend(&self, events: &[Event], params: &RecommendParams) -> UserRecommendations {
+        let weights = self.weights(events, &params.profile);
+        let layers = self.strengths(&weights);
+        let evidence = self.evidence(&weights, &layers);
+        let scores = evidence.scores(&params.blend);
+        let mut per_layer = Vec::with_capacity(layers.len());
+        for strength in &layers {
+            let mut ranked: Vec<(usize, f32)> = evidence
+                .candidates
+                .iter()
+                .enumerate()
+                .filter(|&(_, &j)| self.item_layer[j as usize] == strength.layer)
+                .map(|(c, _)| (c, scores[c]))
+                .collect();
+            sort_best_first(&mut ranked, &evidence.candidates);
+            ranked.truncate(params.per_layer);
+            per_layer.push(
+                ranked
+                    .into_iter()
+                    .map(|(c, score)| {
+                        self.recommendation(evidence.candidates[c], score, &weights, &params.blend)
+                    })
+                    .collect(),
+            );
+        }
+        let merged = self
+            .merged(&evidence, &scores, &layers, params)
+            .into_iter()
+            .map(|(c, score)| {
+                self.recommendation(evidence.candidates[c], score, &weights, &params.blend)
+            })
+            .collect();
+        UserRecommendations {
+            layers,
+            per_layer,
+            merged,
+        }
+    }
+
+    /// Candidate positions of the merged list: each of the top layers gets one place, the
+    /// rest are shared in proportion to strength (largest remainders), places a layer cannot
+    /// fill go to the best candidates left anywhere; best first.
+    pub fn merged(
+        &self,
+        evidence: &Evidence,
+        scores: &[f32],
+        layers: &[LayerStrength],
+        params: &RecommendParams,
+    ) -> Vec<(usize, f32)> {
+        let n = params.list_len;
+        let mut by_layer: Vec<Vec<(usize, f32)>> = vec![Vec::new(); self.n_layers];
+        for (c, &j) in evidence.candidates.iter().enumerate() {
+            by_layer[self.item_layer[j as usize]].push((c, scores[c]));
+        }
+        for ranked in &mut by_layer {
+            sort_best_first(ranked, &evidence.candidates);
+        }
+        let mut quota = vec![0usize; self.n_layers];
+        let top = params.top_layers.min(layers.len()).min(n);
+        for l in &layers[..top] {
+            quota[l.layer] = 1;
+        }
+        let rest = n - top;
+        let shares: Vec<f64> = layers.iter().map(|l| l.strength * rest as f64).collect();
+        let mut given = 0;
+        for (l, share) in layers.iter().zip(&shares) {
+            let whole = share.floor() as usize;
+            quota[l.layer] += whole;
+            given += whole;
+        }
+        let mut remainders: Vec<(f64, usize)> = layers
+            .iter()
+            .zip(&shares)
+            .map(|(l, s)| (s - s.floor(), l.layer))
+            .collect();
+        remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for &(_, layer) in remainders.iter().take(rest.saturating_sub(given)) {
+            quota[layer] += 1;
+        }
+        let mut chosen: Vec<(usize, f32)> = Vec::with_capacity(n);
+        let mut taken = vec![false; evidence.candidates.len()];
+        for l in layers {
+            for &(c, s) in by_layer[l.layer].iter().take(quota[l.layer]) {
+                chosen.push((c, s));
+                taken[c] = true;
+            }
+        }
+        if chosen.len() < n {
+            let mut left: Vec<(usize, f32)> = (0..evidence.candidates.len())
+                .filter(|&c| !taken[c])
+                .map(|c| (c, scores[c]))
+                .collect();
+            sort_best_first(&mut left, &evidence.candidates);
+            chosen.extend(left.into_iter().take(n - chosen.len()));
+        }
+        sort_best_first(&mut chosen, &evidence.candidates);
+        chosen.truncate(n);
+        chosen
+    }
+
+    fn recommendation(
+        &self,
+        item: u32,
+        score: f32,
+        weights: &[(u32, f32)],
+        blend: &Blend,
+    ) -> Recommendation {
+        let layer = self.item_layer[item as usize];
+        let target = self.vector(item as usize);
+        let reason = weights
+            .iter()
+            .map(|&(i, w)| {
+                let same_layer = self.item_layer[i as usize] == layer;
+                let content = if same_layer {
+                    dot(self.vector(i as usize), target).max(0.0)
+                } else {
+                    0.0
+                };
+                let collaborative = self.cosine[i as usize * self.n_items + item as usize];
+                (
+                    i,
+                    w * (blend.content * content + blend.collaborative * collaborative),
+                )
+            })
+            .filter(|&(_, v)| v > 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(i, _)| i);
+        Recommendation {
+            item,
+            layer,
+            score,
+            reason,
+        }
+    }
+
+    /// Recommendations for many users at once, on all cores.
+    pub fn recommend_all(
+        &self,
+        histories: &[Vec<Event>],
+        params: &RecommendParams,
+    ) -> Vec<UserRecommendations> {
+        in_pool(|| {
+            histories
+                .par_iter()
+                .map(|events| self.recommend(events, params))
+                .collect()
+        })
+    }
+}
+
+/// The evidence for one user's candidates (parallel vectors, each scaled to 0..=1).
+pub struct Evidence {
+    pub candidates: Vec<u32>,
+    pub content: Vec<f32>,
+    pub collaborative: Vec<f32>,
+    pub popularity: Vec<f32>,
+}
+
+impl Evidence {
+    pub fn scores(&self, blend: &Blend) -> Vec<f32> {
+        self.content
+            .iter()
+            .zip(&self.collaborative)
+            .zip(&self.popularity)
+            .map(|((&a, &b), &c)| {
+                blend.content * a + blend.collaborative * b + blend.popularity * c
+            })
+            .collect()
+    }
+}
+
+/// Best score first; ties by item index, so lists are reproducible.
+fn sort_best_first(ranked: &mut [(usize, f32)], candidates: &[u32]) {
+    ranked.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then(candidates[a.0].cmp(&candidates[b.0]))
+    });
+}
+
+fn scale_to_unit(values: &mut [f32]) {
+    let top = values.iter().copied().fold(0f32, f32::max);
+    if top > 0.0 {
+        values.iter_mut().for_each(|v| *v /= top);
+    }
+}
+
+/// Σ a·b in 16 partial sums (vectorisable).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut partial = [0f32; 16];
+    let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ac.zip(bc) {
+        for t in 0..16 {
+            partial[t] += x[t] * y[t];
+        }
+    }
+    partial.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(item: u32, ts: i64) -> Event {
+        Event {
+            item,
+            ts,
+            value: 1.0,
+        }
+    }
+
+    /// 12 items in 3 layers of 4 (vectors along 3 axes), users buying within layers.
+    fn model() -> Model {
+        let dim = 3;
+        let mut vectors = Vec::new();
+        let mut item_layer = Vec::new();
+        for item in 0..12 {
+            let layer = item / 4;
+            let mut v = [0.1f32; 3];
+            v[layer] = 1.0;
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            vectors.extend(v.iter().map(|x| x / norm));
+            item_layer.push(layer);
+        }
+        let histories: Vec<Vec<Event>> = (0..30)
+            .map(|u| {
+                let layer = (u % 3) as u32;
+                vec![
+                    e(layer * 4, 1),
+                    e(layer * 4 + 1, 2),
+                    e(layer * 4 + (u % 2) as u32 + 2, 3),
+                ]
+            })
+            .collect();
+        Model::fit(&histories, 10.0, vectors, dim, item_layer, vec![0; 12])
+    }
+
+    #[test]
+    fn recency_halves_weight_per_half_life() {
+        let m = model();
+        let day = 86_400;
+        let params = ProfileParams {
+            weighting: Weighting::One,
+            half_life_days: 10.0,
+        };
+        let w = m.weights(&[e(0, 0), e(4, 10 * day), e(4, 20 * day)], &params);
+        assert_eq!(w.len(), 2);
+        assert!((w[0].1 - 0.25).abs() < 1e-6, "{w:?}");
+        assert!((w[1].1 - 1.5).abs() < 1e-6, "{w:?}");
+        let strengths = m.strengths(&w);
+        assert_eq!(strengths[0].layer, 1);
+        assert!((strengths[0].strength - 1.5 / 1.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn lists_hold_each_top_layer_no_duplicates_and_reasons_from_the_history() {
+        let m = model();
+        // Mostly layer 0, a little of layer 2.
+        let history = [e(0, 1), e(1, 2), e(8, 3)];
+        let params = RecommendParams {
+            list_len: 4,
+            ..RecommendParams::default()
+        };
+        let recs = m.recommend(&history, &params);
+        assert_eq!(
+            recs.layers.iter().map(|l| l.layer).collect::<Vec<_>>(),
+            [0, 2]
+        );
+        let layers: HashSet<usize> = recs.merged.iter().map(|r| r.layer).collect();
+        assert!(
+            layers.contains(&0) && layers.contains(&2),
+            "{:?}",
+            recs.merged
+        );
+        let items: HashSet<u32> = recs.merged.iter().map(|r| r.item).collect();
+        assert_eq!(items.len(), recs.merged.len(), "no duplicates");
+        assert!(
+            recs.merged.iter().all(|r| ![0, 1, 8].contains(&r.item)),
+            "nothing seen"
+        );
+        for (strength, list) in recs.layers.iter().zip(&recs.per_layer) {
+            for r in list {
+                assert_eq!(m.item_layer(r.item), strength.layer);
+                let reason = r.reason.expect("a reason");
+                assert!([0, 1, 8].contains(&reason));
+            }
+        }
+        // Same input, same lists.
+        assert_eq!(recs, m.recommend(&history, &params));
+    }
+}

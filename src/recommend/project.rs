@@ -1,0 +1,186 @@
+//! Recommendations and evaluation for a project file: the latest layer run, the current
+//! vectors and every history, loaded once.
+
+use super::data::{Interactions, RawInteraction, Weighting};
+use super::evaluate::{Catalogue, Evaluation, evaluate};
+use super::model::{Blend, Model, RecommendParams, UserRecommendations};
+use crate::layers::{ProjectLayerError, project_vectors};
+use crate::pipeline::{Cancelled, JobContext};
+use crate::store::{ItemRow, Store, StoreError, display_name};
+
+/// Where the blend chosen by `strata evaluate` is kept in the project.
+pub const BLEND_KEY: &str = "recommend.blend";
+/// Where the item–item model's λ chosen by `strata evaluate` is kept.
+pub const LAMBDA_KEY: &str = "recommend.lambda";
+/// λ before any evaluation (the one validation chose on both shared datasets).
+pub const DEFAULT_LAMBDA: f64 = 500.0;
+
+/// Why recommendations could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RecommendError {
+    #[error("{path}: no layers yet: run `strata layer --project {path}` first")]
+    NoLayers { path: String },
+    #[error(
+        "{path}: the catalogue has {items} items but the latest layer run has {layered}: run `strata layer --project {path}` again"
+    )]
+    StaleLayers {
+        path: String,
+        items: usize,
+        layered: usize,
+    },
+    #[error("{path}: no histories: import orders, enrolments or ratings first")]
+    NoHistories { path: String },
+    #[error("{path}: no user {user_id:?}")]
+    NoUser { path: String, user_id: String },
+    #[error(transparent)]
+    Vectors(#[from] ProjectLayerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
+}
+
+/// A project's recommender, ready to answer for any user.
+pub struct ProjectRecommender {
+    pub model: Model,
+    pub interactions: Interactions,
+    pub items: Vec<ItemRow>,
+    /// Display names of the latest run's layers.
+    pub layer_names: Vec<String>,
+    vectors: Vec<f32>,
+    dim: usize,
+    item_layer: Vec<usize>,
+    item_sublayer: Vec<usize>,
+}
+
+impl ProjectRecommender {
+    /// Loads the latest layer run, the vectors and all histories of `store`.
+    pub fn load(store: &Store, weighting: Weighting) -> Result<Self, RecommendError> {
+        let lambda = store
+            .meta(LAMBDA_KEY)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_LAMBDA);
+        let path = store.path().display().to_string();
+        let run = store
+            .latest_layer_run()?
+            .ok_or_else(|| RecommendError::NoLayers { path: path.clone() })?;
+        let rows = store.item_layer_rows(run.run_id)?;
+        let items = store.items()?;
+        if rows.len() != items.len() {
+            return Err(RecommendError::StaleLayers {
+                path,
+                items: items.len(),
+                layered: rows.len(),
+            });
+        }
+        let item_layer: Vec<usize> = rows.iter().map(|r| (r.layer - 1).max(0) as usize).collect();
+        let item_sublayer: Vec<usize> = rows
+            .iter()
+            .map(|r| (r.sublayer - 1).max(0) as usize)
+            .collect();
+        let (_, dim, vectors, _) = project_vectors(store)?;
+        let keys = store.item_keys()?;
+        let raw = store.interaction_keys()?;
+        let interactions = Interactions::from_rows(
+            raw.iter()
+                .map(|(user_id, item_key, ts, quantity, rating)| RawInteraction {
+                    user_id,
+                    item_key: *item_key,
+                    ts: *ts,
+                    quantity: *quantity,
+                    rating: *rating,
+                }),
+            &keys,
+            weighting,
+        );
+        if interactions.user_ids.is_empty() {
+            return Err(RecommendError::NoHistories { path });
+        }
+        let model = Model::fit(
+            &interactions.events,
+            lambda,
+            vectors.clone(),
+            dim,
+            item_layer.clone(),
+            item_sublayer.clone(),
+        );
+        let layer_names = run
+            .run
+            .layers
+            .iter()
+            .map(|l| display_name(&l.name))
+            .collect();
+        Ok(Self {
+            model,
+            interactions,
+            items,
+            layer_names,
+            vectors,
+            dim,
+            item_layer,
+            item_sublayer,
+        })
+    }
+
+    /// Recommendations for one user.
+    pub fn for_user(
+        &self,
+        store: &Store,
+        user_id: &str,
+        params: &RecommendParams,
+    ) -> Result<UserRecommendations, RecommendError> {
+        let user = self
+            .interactions
+            .user_index(user_id)
+            .ok_or_else(|| RecommendError::NoUser {
+                path: store.path().display().to_string(),
+                user_id: user_id.to_owned(),
+            })?;
+        Ok(self
+            .model
+            .recommend(&self.interactions.events[user], params))
+    }
+
+    /// Recommendations for every user, on all cores.
+    pub fn for_all(&self, params: &RecommendParams) -> Vec<UserRecommendations> {
+        self.model.recommend_all(&self.interactions.events, params)
+    }
+
+    /// The catalogue side, for [`evaluate`].
+    pub fn catalogue(&self) -> Catalogue<'_> {
+        Catalogue {
+            vectors: &self.vectors,
+            dim: self.dim,
+            item_layer: &self.item_layer,
+            item_sublayer: &self.item_sublayer,
+        }
+    }
+}
+
+/// The blend `strata evaluate` chose for this project, or the default.
+pub fn project_blend(store: &Store) -> Result<Blend, StoreError> {
+    Ok(store
+        .meta(BLEND_KEY)?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
+/// Runs the evaluation protocol on a project and keeps the chosen blend for later lists.
+pub fn evaluate_project(
+    store: &mut Store,
+    params: &RecommendParams,
+    job: &JobContext,
+) -> Result<Evaluation, RecommendError> {
+    job.progress("loading", 0, 1);
+    let recommender = ProjectRecommender::load(store, params.profile.weighting)?;
+    let evaluation = evaluate(
+        &recommender.interactions.events,
+        &recommender.catalogue(),
+        params,
+        job,
+    )?;
+    let blend = serde_json::to_string(&evaluation.tuned.blend).unwrap_or_default();
+    store.set_meta(BLEND_KEY, &blend)?;
+    store.set_meta(LAMBDA_KEY, &evaluation.tuned.ease_lambda.to_string())?;
+    Ok(evaluation)
+}

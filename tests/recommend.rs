@@ -1,0 +1,178 @@
+//! Recommendations and their evaluation on the real Online Retail file (issue #5), embedded
+//! with the LSA fallback so the test needs no model: the CLI's per-layer lists with reasons,
+//! the CSV export (all users, one user, BOM), the evaluation JSON against the baselines, and
+//! the clear errors before layering or for an unknown user.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{data, import};
+use strata::embed::{LsaEmbedder, embed_project, item_text};
+use strata::import::ImportKind;
+use strata::layers::{LayerParams, layer_project};
+use strata::pipeline::JobContext;
+use strata::store::Store;
+
+fn strata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Online Retail imported, embedded with LSA and layered; returns the project and a customer.
+fn layered(dir: &Path) -> (String, String) {
+    let path = dir.join("shop.strata");
+    let mut store = Store::open(&path).unwrap();
+    import(&mut store, ImportKind::Orders, data("online_retail.csv.gz")).unwrap();
+    let project = path.to_str().unwrap().to_owned();
+    let out = strata(&["recommend", "--project", &project, "--user", "12347"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no layers yet"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let texts: Vec<String> = store.items().unwrap().iter().map(item_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let lsa = LsaEmbedder::fit(&refs).unwrap();
+    embed_project(&mut store, &lsa, 64, &JobContext::silent()).unwrap();
+    layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+    let user = store.interaction_keys().unwrap()[0].0.clone();
+    (project, user)
+}
+
+#[test]
+fn recommend_export_and_evaluate_on_online_retail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, user) = layered(dir.path());
+
+    // Per-layer lists with a reason each.
+    let table = stdout(&strata(&[
+        "recommend",
+        "--project",
+        &project,
+        "--user",
+        &user,
+        "--per-layer",
+        "3",
+    ]));
+    assert!(table.contains(&format!("user {user}:")), "{table}");
+    assert!(table.contains("because of"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&strata(&[
+        "recommend",
+        "--project",
+        &project,
+        "--user",
+        &user,
+        "--json",
+    ])))
+    .unwrap();
+    let layers = json["layers"].as_array().unwrap();
+    assert!(!layers.is_empty());
+    let strengths: f64 = layers.iter().map(|l| l["strength"].as_f64().unwrap()).sum();
+    assert!(
+        (strengths - 1.0).abs() < 1e-9,
+        "strengths sum to {strengths}"
+    );
+    for layer in layers {
+        for rec in layer["recommendations"].as_array().unwrap() {
+            assert!(
+                rec["item_id"].is_string() && rec["reason_item_id"].is_string(),
+                "{rec}"
+            );
+        }
+    }
+    let out = strata(&[
+        "recommend",
+        "--project",
+        &project,
+        "--user",
+        "no-such-customer",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user \"no-such-customer\""));
+
+    // Export: every user, then one user with a BOM.
+    let all = dir.path().join("all.csv");
+    stdout(&strata(&[
+        "export",
+        "recommendations",
+        "--project",
+        &project,
+        "--out",
+        all.to_str().unwrap(),
+    ]));
+    let mut reader = csv::Reader::from_path(&all).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "user_id",
+            "layer",
+            "layer_name",
+            "rank",
+            "item_id",
+            "title",
+            "score",
+            "reason_item_id"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let users: std::collections::HashSet<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert!(users.len() > 1000, "{} users exported", users.len());
+    let one = dir.path().join("one.csv");
+    stdout(&strata(&[
+        "export",
+        "recommendations",
+        "--project",
+        &project,
+        "--out",
+        one.to_str().unwrap(),
+        "--user",
+        &user,
+        "--bom",
+    ]));
+    let bytes = std::fs::read(&one).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let mine: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(!mine.is_empty() && mine.iter().all(|r| &r[0] == user.as_str()));
+
+    // Evaluation against the baselines, in the issue's JSON shape.
+    let json: serde_json::Value = serde_json::from_str(&stdout(&strata(&[
+        "evaluate",
+        "--project",
+        &project,
+        "--json",
+    ])))
+    .unwrap();
+    assert!(json["users"].as_u64().unwrap() > 1000, "{json}");
+    let methods = &json["methods"];
+    for method in ["strata", "popular", "itemknn", "ease", "content"] {
+        for metric in ["hr@10", "ndcg@10", "recall@10", "coverage", "diversity"] {
+            let v = methods[method][metric].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{method} {metric} = {v}");
+        }
+    }
+    let ndcg = |m: &str| methods[m]["ndcg@10"].as_f64().unwrap();
+    // Personal methods beat "bestsellers" on this shop.
+    assert!(
+        ndcg("ease") > ndcg("popular") && ndcg("strata") > ndcg("popular"),
+        "{methods}"
+    );
+    // The chosen blend is kept for later lists.
+    let store = Store::open(&project).unwrap();
+    assert!(store.meta("recommend.blend").unwrap().is_some());
+}
