@@ -19,7 +19,7 @@ use strata::layers::{LayerParams, layer_project};
 use strata::pipeline::{JobContext, Progress};
 use strata::recommend::{
     CUTOFF, ProfileParams, ProjectRecommender, RecommendParams, UserRecommendations, Weighting,
-    evaluate_project, project_blend,
+    evaluate_project, project_blend, project_free_share,
 };
 use strata::store::Store;
 use strata::store::display_name;
@@ -668,6 +668,7 @@ fn recommend_params(
             half_life_days: profile.half_life_days,
         },
         blend: project_blend(store)?,
+        free_share: project_free_share(store)?,
         per_layer,
         ..RecommendParams::default()
     })
@@ -771,10 +772,11 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     }
     let tuned = &evaluation.tuned;
     println!(
-        "tuned on a validation split: blend content {} collaborative {} popularity {} (NDCG@10 {:.4}); EASE lambda {} (NDCG@10 {:.4})",
+        "tuned on a validation split: blend content {} collaborative {} popularity {}, free share {} (NDCG@10 {:.4}); EASE lambda {} (NDCG@10 {:.4})",
         tuned.blend.content,
         tuned.blend.collaborative,
         tuned.blend.popularity,
+        tuned.free_share,
         tuned.strata_validation_ndcg,
         tuned.ease_lambda,
         tuned.ease_validation_ndcg

@@ -21,8 +21,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::data::Event;
-use super::model::{Blend, Model, RecommendParams, binary_matrix, dot, ease_matrix, item_cosine};
-use crate::layers::linalg::{in_pool, rows_dot_rows};
+use super::model::{
+    Blend, Model, RecommendParams, binary_matrix, dot, ease_matrix, item_cosine, item_gram,
+};
+use crate::layers::linalg::{in_pool, rows_dot_rows, rows_times};
 use crate::pipeline::{Cancelled, JobContext};
 
 /// List length the metrics are taken at.
@@ -30,6 +32,17 @@ pub const CUTOFF: usize = 10;
 
 /// EASE's λ candidates (tried on the validation split).
 const EASE_LAMBDAS: [f64; 4] = [100.0, 500.0, 2000.0, 8000.0];
+
+/// Free shares of the merged list tried on the validation split (0 = plain quotas).
+const FREE_SHARES: [f64; 3] = [0.0, 0.3, 0.6];
+
+/// Strata settings tried on the validation split: every blend with every free share.
+fn setting_grid() -> Vec<(Blend, f64)> {
+    blend_grid()
+        .into_iter()
+        .flat_map(|b| FREE_SHARES.map(|q| (b, q)))
+        .collect()
+}
 
 /// Strata blends tried on the validation split.
 fn blend_grid() -> Vec<Blend> {
@@ -231,6 +244,7 @@ pub struct Evaluation {
 #[derive(Clone, Debug, Serialize)]
 pub struct Tuned {
     pub blend: Blend,
+    pub free_share: f64,
     pub ease_lambda: f64,
     /// Validation NDCG@10 of the chosen settings.
     pub strata_validation_ndcg: f64,
@@ -260,30 +274,13 @@ fn rows_of(x: &[f32], users: &[usize], n_items: usize) -> Vec<f32> {
 
 fn itemknn_scores(x: &[f32], n_users: usize, n_items: usize, users: &[usize]) -> ScoreRows {
     let cosine = item_cosine(x, n_users, n_items);
-    let rows = rows_of(x, users, n_items);
-    // cosine is symmetric, so it is its own transpose.
-    in_pool(|| rows_dot_rows(&rows, users.len(), &cosine, n_items, n_items))
+    item_model_scores(x, n_items, &cosine, users)
 }
 
-/// EASE scores X·B for `users` (see [`ease_matrix`]).
-fn ease_scores(
-    x: &[f32],
-    n_users: usize,
-    n_items: usize,
-    lambda: f64,
-    users: &[usize],
-) -> ScoreRows {
-    let Some(b) = ease_matrix(x, n_users, n_items, lambda) else {
-        return vec![0.0; users.len() * n_items];
-    };
-    let mut bt = vec![0f32; n_items * n_items];
-    for i in 0..n_items {
-        for j in 0..n_items {
-            bt[j * n_items + i] = b[i * n_items + j];
-        }
-    }
+/// Scores X·B for `users` of an item–item matrix `b` (row-major, row i for item i).
+fn item_model_scores(x: &[f32], n_items: usize, b: &[f32], users: &[usize]) -> ScoreRows {
     let rows = rows_of(x, users, n_items);
-    in_pool(|| rows_dot_rows(&rows, users.len(), &bt, n_items, n_items))
+    in_pool(|| rows_times(&rows, users.len(), b, n_items, n_items))
 }
 
 fn content_scores(train: &[Vec<Event>], catalogue: &Catalogue<'_>, users: &[usize]) -> ScoreRows {
@@ -327,7 +324,7 @@ fn strata_metrics(
     model: &Model,
     split: &Split,
     users: &[usize],
-    blends: &[Blend],
+    settings: &[(Blend, f64)],
     params: &RecommendParams,
     catalogue: &Catalogue<'_>,
     job: &JobContext,
@@ -340,12 +337,16 @@ fn strata_metrics(
                 job.check()?;
                 let weights = model.weights(&split.train[u], &params.profile);
                 let layers = model.strengths(&weights);
-                let evidence = model.evidence(&weights, &layers);
-                let mut per_blend = Vec::with_capacity(blends.len());
+                let evidence = model.evidence(&weights);
+                let mut per_blend = Vec::with_capacity(settings.len());
                 let mut spans = None;
-                for (b, blend) in blends.iter().enumerate() {
+                for (b, (blend, free_share)) in settings.iter().enumerate() {
                     let scores = evidence.scores(blend);
-                    let merged = model.merged(&evidence, &scores, &layers, params);
+                    let setting = RecommendParams {
+                        free_share: *free_share,
+                        ..params.clone()
+                    };
+                    let merged = model.merged(&evidence, &scores, &layers, &setting);
                     let list: Vec<u32> = merged
                         .iter()
                         .map(|&(c, _)| evidence.candidates[c])
@@ -361,7 +362,7 @@ fn strata_metrics(
             })
             .collect()
     });
-    let mut tallies: Vec<Tally> = blends.iter().map(|_| Tally::new()).collect();
+    let mut tallies: Vec<Tally> = settings.iter().map(|_| Tally::new()).collect();
     let (mut multi, mut multi_ok) = (0usize, 0usize);
     for (result, &u) in lists.into_iter().zip(users) {
         let (per_blend, spans) = result?;
@@ -391,10 +392,14 @@ pub fn evaluate(
 ) -> Result<Evaluation, Cancelled> {
     let started = Instant::now();
     let n_items = catalogue.item_layer.len();
-    let fit = |train: &[Vec<Event>], lambda: f64| {
-        Model::fit(
+    // Strata's collaborative evidence is the EASE model of the same split (learnt once, for
+    // both); the cosine model stands in if EASE's factorisation failed.
+    let fit = |train: &[Vec<Event>], item_model: Option<Vec<f32>>| {
+        let item_model = item_model
+            .unwrap_or_else(|| item_cosine(&binary_matrix(train, n_items), train.len(), n_items));
+        Model::with_item_model(
             train,
-            lambda,
+            item_model,
             catalogue.vectors.to_vec(),
             catalogue.dim,
             catalogue.item_layer.to_vec(),
@@ -421,20 +426,26 @@ pub fn evaluate(
     let val_users = validation.counted();
     let val_x = binary_matrix(&validation.train, n_items);
     let val_items = sorted_items(&validation.train);
+    let val_gram = item_gram(&val_x, validation.train.len(), n_items);
     let mut ease_lambda = EASE_LAMBDAS[0];
     let mut ease_validation_ndcg = f64::NEG_INFINITY;
+    let mut val_item_model = None;
     for lambda in EASE_LAMBDAS {
         job.check()?;
-        let scores = ease_scores(&val_x, validation.train.len(), n_items, lambda, &val_users);
+        let Some(b) = ease_matrix(&val_gram, n_items, lambda) else {
+            continue;
+        };
+        let scores = item_model_scores(&val_x, n_items, &b, &val_users);
         let ndcg = tally_rows(&scores, &val_users, &validation, catalogue, &val_items).ndcg;
         if ndcg > ease_validation_ndcg {
             (ease_lambda, ease_validation_ndcg) = (lambda, ndcg);
+            val_item_model = Some(b);
         }
     }
-    drop(val_x);
+    drop((val_x, val_gram));
     job.progress("validation", 2, 3);
-    let val_model = fit(&validation.train, ease_lambda);
-    let grid = blend_grid();
+    let val_model = fit(&validation.train, val_item_model);
+    let grid = setting_grid();
     let (val_metrics, _) = strata_metrics(
         &val_model,
         &validation,
@@ -444,13 +455,14 @@ pub fn evaluate(
         catalogue,
         job,
     )?;
-    let (best_blend, strata_validation_ndcg) = grid
+    let ((best_blend, free_share), strata_validation_ndcg) = grid
         .iter()
         .zip(&val_metrics)
-        .map(|(b, m)| (*b, m.ndcg))
-        .fold((params.blend, f64::NEG_INFINITY), |best, (b, n)| {
-            if n > best.1 { (b, n) } else { best }
-        });
+        .map(|(setting, m)| (*setting, m.ndcg))
+        .fold(
+            ((params.blend, params.free_share), f64::NEG_INFINITY),
+            |best, (setting, n)| if n > best.1 { (setting, n) } else { best },
+        );
     drop(val_model);
     job.progress("validation", 3, 3);
 
@@ -459,16 +471,32 @@ pub fn evaluate(
     let users = test.counted();
     let train_items = sorted_items(&test.train);
     let mut methods = BTreeMap::new();
-    let model = fit(&test.train, ease_lambda);
+    let x = binary_matrix(&test.train, n_items);
+    let test_item_model = ease_matrix(
+        &item_gram(&x, test.train.len(), n_items),
+        n_items,
+        ease_lambda,
+    );
+    let ease = match &test_item_model {
+        Some(b) => item_model_scores(&x, n_items, b, &users),
+        None => vec![0.0; users.len() * n_items],
+    };
+    methods.insert(
+        "ease".to_owned(),
+        tally_rows(&ease, &users, &test, catalogue, &train_items),
+    );
+    drop(ease);
+    let model = fit(&test.train, test_item_model);
     let tuned_params = RecommendParams {
         blend: best_blend,
+        free_share,
         ..params.clone()
     };
     let (strata, multi_layer_share) = strata_metrics(
         &model,
         &test,
         &users,
-        &[best_blend],
+        &[(best_blend, free_share)],
         &tuned_params,
         catalogue,
         job,
@@ -488,21 +516,12 @@ pub fn evaluate(
     drop(popular_rows);
     job.check()?;
     job.progress("test", 2, 5);
-    let x = binary_matrix(&test.train, n_items);
     let knn = itemknn_scores(&x, test.train.len(), n_items, &users);
     methods.insert(
         "itemknn".to_owned(),
         tally_rows(&knn, &users, &test, catalogue, &train_items),
     );
     drop(knn);
-    job.check()?;
-    job.progress("test", 3, 5);
-    let ease = ease_scores(&x, test.train.len(), n_items, ease_lambda, &users);
-    methods.insert(
-        "ease".to_owned(),
-        tally_rows(&ease, &users, &test, catalogue, &train_items),
-    );
-    drop(ease);
     job.check()?;
     job.progress("test", 4, 5);
     let content = content_scores(&test.train, catalogue, &users);
@@ -516,6 +535,7 @@ pub fn evaluate(
         methods,
         tuned: Tuned {
             blend: best_blend,
+            free_share,
             ease_lambda,
             strata_validation_ndcg,
             ease_validation_ndcg,
@@ -601,7 +621,7 @@ mod tests {
             })
             .collect();
         let x = binary_matrix(&histories, 3);
-        let b = ease_matrix(&x, 6, 3, 1.0).unwrap();
+        let b = ease_matrix(&item_gram(&x, 6, 3), 3, 1.0).unwrap();
         assert!(b[1] > 0.5, "0 speaks for 1: {b:?}");
         assert!(b[2].abs() < 1e-6 && b[0] == 0.0);
     }

@@ -14,4 +14,7 @@ pub use model::{
     Blend, LayerStrength, Model, ProfileParams, RecommendParams, Recommendation,
     UserRecommendations,
 };
-pub use project::{BLEND_KEY, ProjectRecommender, RecommendError, evaluate_project, project_blend};
+pub use project::{
+    BLEND_KEY, ProjectRecommender, RecommendError, evaluate_project, project_blend,
+    project_free_share,
+};

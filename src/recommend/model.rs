@@ -1,9 +1,9 @@
 //! The recommender: user profiles (layer strengths from weighted, recency-decayed histories)
 //! and per-layer candidates scored by a blend of content similarity to the user's interest in
-//! that layer, collaborative evidence (item–item cosine over all users' histories) and
+//! that layer, collaborative evidence (EASE's item–item model of all users' histories) and
 //! popularity; each recommendation names the history item that contributes most.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,10 @@ pub struct RecommendParams {
     pub list_len: usize,
     /// The merged list holds at least one item from each of this many strongest layers.
     pub top_layers: usize,
+    /// Share of the merged list's places (after the top layers' one each) left to the best
+    /// candidates of any layer, the user's other layers included; the rest are shared by
+    /// strength. 0 gives plain quotas; `strata evaluate` chooses it on validation.
+    pub free_share: f64,
 }
 
 impl Default for RecommendParams {
@@ -77,6 +81,7 @@ impl Default for RecommendParams {
             per_layer: 5,
             list_len: 10,
             top_layers: 3,
+            free_share: 0.0,
         }
     }
 }
@@ -126,7 +131,7 @@ pub struct Model {
     popularity: Vec<f32>,
     /// Item–item weights learnt from all histories (EASE), n_items × n_items: row i says how
     /// much having item i speaks for each other item.
-    cosine: Vec<f32>,
+    item_item: Vec<f32>,
 }
 
 /// Binary user × item matrix (dense, row-major) of `histories`.
@@ -163,36 +168,49 @@ pub fn item_cosine(x: &[f32], n_users: usize, n_items: usize) -> Vec<f32> {
     gram
 }
 
-/// EASE's item–item matrix (Steck 2019), row-major: B = I − P·diag(1/diag P) with
-/// P = (XᵀX + λI)⁻¹ and diag B = 0, so B[i][j] = −P[i][j] / P[j][j]. `None` when the
-/// factorisation fails (it cannot for λ > 0 in exact arithmetic).
-pub fn ease_matrix(x: &[f32], n_users: usize, n_items: usize, lambda: f64) -> Option<Vec<f32>> {
+/// XᵀX of the binary matrix `x` (users × items): co-occurrence counts, items × items.
+pub fn item_gram(x: &[f32], n_users: usize, n_items: usize) -> Vec<f32> {
     let mut xt = vec![0f32; n_items * n_users];
-    for u in 0..n_users {
-        for i in 0..n_items {
-            xt[i * n_users + u] = x[u * n_items + i];
+    for (u, row) in x.chunks_exact(n_items.max(1)).enumerate() {
+        for (i, &v) in row.iter().enumerate() {
+            xt[i * n_users + u] = v;
         }
     }
-    let gram = in_pool(|| rows_dot_rows(&xt, n_items, &xt, n_items, n_users));
-    drop(xt);
-    let g = Mat::<f64>::from_fn(n_items, n_items, |i, j| {
-        f64::from(gram[i * n_items + j]) + if i == j { lambda } else { 0.0 }
+    in_pool(|| rows_dot_rows(&xt, n_items, &xt, n_items, n_users))
+}
+
+/// EASE's item–item matrix (Steck 2019), row-major: B = I − P·diag(1/diag P) with
+/// P = (G + λI)⁻¹, G = XᵀX, and diag B = 0, so B[i][j] = −P[i][j] / P[j][j].
+///
+/// In f32: with λ ≥ 1 added to a matrix of counts the system is well conditioned, and f32
+/// halves the time of the inverse, which is most of an evaluation. P is symmetric, so row i
+/// of B is column i of P (contiguous in faer's column-major layout) scaled column by column.
+/// `None` when the factorisation fails (it cannot for λ > 0 in exact arithmetic).
+pub fn ease_matrix(gram: &[f32], n_items: usize, lambda: f64) -> Option<Vec<f32>> {
+    let lambda = lambda as f32;
+    // G is symmetric: element (i, j) read as gram[j·n + i] fills faer's columns in order.
+    let g = Mat::<f32>::from_fn(n_items, n_items, |i, j| {
+        gram[j * n_items + i] + if i == j { lambda } else { 0.0 }
     });
-    drop(gram);
     let p = in_pool(|| {
         faer::set_global_parallelism(faer::Par::rayon(threads()));
         g.llt(Side::Lower).map(|llt| llt.inverse())
     })
     .ok()?;
+    drop(g);
+    let scale: Vec<f32> = (0..n_items).map(|j| -1.0 / p[(j, j)]).collect();
     let mut b = vec![0f32; n_items * n_items];
-    for i in 0..n_items {
-        for j in 0..n_items {
-            if i != j {
-                b[i * n_items + j] = (-p[(i, j)] / p[(j, j)]) as f32;
-            }
-        }
-    }
-    Some(b)
+    in_pool(|| {
+        b.par_chunks_mut(n_items.max(1))
+            .enumerate()
+            .for_each(|(i, row)| {
+                let column = p.col(i);
+                for (j, (v, s)) in row.iter_mut().zip(&scale).enumerate() {
+                    *v = if i == j { 0.0 } else { column[j] * s };
+                }
+            });
+    });
+    b.iter().all(|v| v.is_finite()).then_some(b)
 }
 
 impl Model {
@@ -207,16 +225,41 @@ impl Model {
         item_sublayer: Vec<usize>,
     ) -> Self {
         let n_items = item_layer.len();
+        let x = binary_matrix(histories, n_items);
+        let gram = item_gram(&x, histories.len(), n_items);
+        let item_item = ease_matrix(&gram, n_items, lambda)
+            .unwrap_or_else(|| item_cosine(&x, histories.len(), n_items));
+        Self::with_item_model(
+            histories,
+            item_item,
+            vectors,
+            dim,
+            item_layer,
+            item_sublayer,
+        )
+    }
+
+    /// As [`Model::fit`], with the item–item matrix (n_items × n_items, row i for item i)
+    /// already learnt: the evaluation shares one between Strata and the EASE baseline.
+    pub fn with_item_model(
+        histories: &[Vec<Event>],
+        item_item: Vec<f32>,
+        vectors: Vec<f32>,
+        dim: usize,
+        item_layer: Vec<usize>,
+        item_sublayer: Vec<usize>,
+    ) -> Self {
+        let n_items = item_layer.len();
         let n_layers = item_layer.iter().max().map_or(0, |m| m + 1);
         let mut sublayer_counts = vec![0usize; n_layers];
         for (&l, &s) in item_layer.iter().zip(&item_sublayer) {
             sublayer_counts[l] = sublayer_counts[l].max(s + 1);
         }
-        let x = binary_matrix(histories, n_items);
         let mut users_per_item = vec![0f32; n_items];
-        for row in x.chunks_exact(n_items.max(1)) {
-            for (c, &v) in users_per_item.iter_mut().zip(row) {
-                *c += v;
+        for events in histories {
+            let distinct: HashSet<u32> = events.iter().map(|e| e.item).collect();
+            for item in distinct {
+                users_per_item[item as usize] += 1.0;
             }
         }
         let top = users_per_item.iter().copied().fold(0f32, f32::max);
@@ -230,8 +273,6 @@ impl Model {
                 }
             })
             .collect();
-        let cosine = ease_matrix(&x, histories.len(), n_items, lambda)
-            .unwrap_or_else(|| item_cosine(&x, histories.len(), n_items));
         Self {
             n_items,
             dim,
@@ -241,7 +282,7 @@ impl Model {
             n_layers,
             sublayer_counts,
             popularity,
-            cosine,
+            item_item,
         }
     }
 
@@ -258,6 +299,7 @@ impl Model {
     pub fn weights(&self, events: &[Event], params: &ProfileParams) -> Vec<(u32, f32)> {
         let latest = events.iter().map(|e| e.ts).max().unwrap_or(i64::MIN);
         let mut weights: Vec<(u32, f32)> = Vec::new();
+        let mut position: HashMap<u32, usize> = HashMap::new();
         for e in events {
             let age_days = if e.ts == i64::MIN || latest == i64::MIN {
                 0.0
@@ -270,9 +312,12 @@ impl Model {
                 1.0
             };
             let w = e.value * decay as f32;
-            match weights.iter_mut().find(|(item, _)| *item == e.item) {
-                Some((_, total)) => *total += w,
-                None => weights.push((e.item, w)),
+            match position.entry(e.item) {
+                std::collections::hash_map::Entry::Occupied(at) => weights[*at.get()].1 += w,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(weights.len());
+                    weights.push((e.item, w));
+                }
             }
         }
         weights
@@ -308,19 +353,12 @@ impl Model {
         layers
     }
 
-    /// The three kinds of evidence for every candidate of a user (items in the user's layers
-    /// that are not in the history), each scaled to 0..=1 over the candidates.
-    pub fn evidence(&self, weights: &[(u32, f32)], layers: &[LayerStrength]) -> Evidence {
+    /// The three kinds of evidence for every candidate of a user (every item not in the
+    /// history; a layer's list draws on its own), each scaled to 0..=1 over the candidates.
+    pub fn evidence(&self, weights: &[(u32, f32)]) -> Evidence {
         let seen: HashSet<u32> = weights.iter().map(|&(i, _)| i).collect();
-        let in_profile: Vec<bool> = {
-            let mut v = vec![false; self.n_layers];
-            for l in layers {
-                v[l.layer] = true;
-            }
-            v
-        };
         let candidates: Vec<u32> = (0..self.n_items as u32)
-            .filter(|i| !seen.contains(i) && in_profile[self.item_layer[*i as usize]])
+            .filter(|i| !seen.contains(i))
             .collect();
         // The user's interest in each layer: the weighted mean of its history vectors there.
         let mut means = vec![0f32; self.n_layers * self.dim];
@@ -333,17 +371,19 @@ impl Model {
                 *m += w * v;
             }
         }
-        for mean in means.chunks_exact_mut(self.dim.max(1)) {
+        let mut has_mean = vec![false; self.n_layers];
+        for (mean, has) in means.chunks_exact_mut(self.dim.max(1)).zip(&mut has_mean) {
             let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt();
             if norm > 0.0 {
                 mean.iter_mut().for_each(|v| *v /= norm);
+                *has = true;
             }
         }
         let total_weight: f32 = weights.iter().map(|&(_, w)| w).sum();
         let mut collaborative_all = vec![0f32; self.n_items];
         for &(item, w) in weights {
             let row =
-                &self.cosine[item as usize * self.n_items..(item as usize + 1) * self.n_items];
+                &self.item_item[item as usize * self.n_items..(item as usize + 1) * self.n_items];
             for (c, &v) in collaborative_all.iter_mut().zip(row) {
                 *c += w * v;
             }
@@ -353,13 +393,16 @@ impl Model {
         let mut popularity = Vec::with_capacity(candidates.len());
         for &j in &candidates {
             let l = self.item_layer[j as usize];
-            content.push(
+            // A layer outside the profile has no mean: no content evidence there.
+            content.push(if has_mean[l] {
                 dot(
                     &means[l * self.dim..(l + 1) * self.dim],
                     self.vector(j as usize),
                 )
-                .max(0.0),
-            );
+                .max(0.0)
+            } else {
+                0.0
+            });
             collaborative.push(
                 (collaborative_all[j as usize] / total_weight.max(f32::MIN_POSITIVE)).max(0.0),
             );
@@ -379,7 +422,7 @@ impl Model {
     pub fn recommend(&self, events: &[Event], params: &RecommendParams) -> UserRecommendations {
         let weights = self.weights(events, &params.profile);
         let layers = self.strengths(&weights);
-        let evidence = self.evidence(&weights, &layers);
+        let evidence = self.evidence(&weights);
         let scores = evidence.scores(&params.blend);
         let mut per_layer = Vec::with_capacity(layers.len());
         for strength in &layers {
@@ -390,8 +433,7 @@ impl Model {
                 .filter(|&(_, &j)| self.item_layer[j as usize] == strength.layer)
                 .map(|(c, _)| (c, scores[c]))
                 .collect();
-            sort_best_first(&mut ranked, &evidence.candidates);
-            ranked.truncate(params.per_layer);
+            keep_best(&mut ranked, params.per_layer, &evidence.candidates);
             per_layer.push(
                 ranked
                     .into_iter()
@@ -431,7 +473,7 @@ impl Model {
             by_layer[self.item_layer[j as usize]].push((c, scores[c]));
         }
         for ranked in &mut by_layer {
-            sort_best_first(ranked, &evidence.candidates);
+            keep_best(ranked, n, &evidence.candidates);
         }
         let mut quota = vec![0usize; self.n_layers];
         let top = params.top_layers.min(layers.len()).min(n);
@@ -439,6 +481,7 @@ impl Model {
             quota[l.layer] = 1;
         }
         let rest = n - top;
+        let rest = rest - (rest as f64 * params.free_share.clamp(0.0, 1.0)).round() as usize;
         let shares: Vec<f64> = layers.iter().map(|l| l.strength * rest as f64).collect();
         let mut given = 0;
         for (l, share) in layers.iter().zip(&shares) {
@@ -468,7 +511,7 @@ impl Model {
                 .filter(|&c| !taken[c])
                 .map(|c| (c, scores[c]))
                 .collect();
-            sort_best_first(&mut left, &evidence.candidates);
+            keep_best(&mut left, n - chosen.len(), &evidence.candidates);
             chosen.extend(left.into_iter().take(n - chosen.len()));
         }
         sort_best_first(&mut chosen, &evidence.candidates);
@@ -494,7 +537,7 @@ impl Model {
                 } else {
                     0.0
                 };
-                let collaborative = self.cosine[i as usize * self.n_items + item as usize];
+                let collaborative = self.item_item[i as usize * self.n_items + item as usize];
                 (
                     i,
                     w * (blend.content * content + blend.collaborative * collaborative),
@@ -549,10 +592,21 @@ impl Evidence {
 
 /// Best score first; ties by item index, so lists are reproducible.
 fn sort_best_first(ranked: &mut [(usize, f32)], candidates: &[u32]) {
-    ranked.sort_by(|a, b| {
-        b.1.total_cmp(&a.1)
-            .then(candidates[a.0].cmp(&candidates[b.0]))
-    });
+    ranked.sort_by(|a, b| best_first(a, b, candidates));
+}
+
+fn best_first(a: &(usize, f32), b: &(usize, f32), candidates: &[u32]) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1)
+        .then(candidates[a.0].cmp(&candidates[b.0]))
+}
+
+/// Keeps the best `n` of `ranked`, best first, in linear time plus a sort of `n`.
+fn keep_best(ranked: &mut Vec<(usize, f32)>, n: usize, candidates: &[u32]) {
+    if ranked.len() > n && n > 0 {
+        ranked.select_nth_unstable_by(n - 1, |a, b| best_first(a, b, candidates));
+    }
+    ranked.truncate(n);
+    sort_best_first(ranked, candidates);
 }
 
 fn scale_to_unit(values: &mut [f32]) {
@@ -670,5 +724,12 @@ mod tests {
         }
         // Same input, same lists.
         assert_eq!(recs, m.recommend(&history, &params));
+        // Plain quotas: one place each for the two top layers, the other two shared 2/3 : 1/3
+        // (1.33 and 0.67: one each by whole parts, the last by the larger remainder).
+        let per_layer = |list: &[Recommendation], layer: usize| {
+            list.iter().filter(|r| r.layer == layer).count()
+        };
+        assert_eq!(per_layer(&recs.merged, 0), 2, "{:?}", recs.merged);
+        assert_eq!(per_layer(&recs.merged, 2), 2, "{:?}", recs.merged);
     }
 }

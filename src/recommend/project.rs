@@ -10,6 +10,8 @@ use crate::store::{ItemRow, Store, StoreError, display_name};
 
 /// Where the blend chosen by `strata evaluate` is kept in the project.
 pub const BLEND_KEY: &str = "recommend.blend";
+/// Where the quota power chosen by `strata evaluate` is kept.
+pub const FREE_KEY: &str = "recommend.free_share";
 /// Where the item–item model's λ chosen by `strata evaluate` is kept.
 pub const LAMBDA_KEY: &str = "recommend.lambda";
 /// λ before any evaluation (the one validation chose on both shared datasets).
@@ -157,6 +159,14 @@ impl ProjectRecommender {
     }
 }
 
+/// The quota power `strata evaluate` chose for this project, or 1 (plain proportion).
+pub fn project_free_share(store: &Store) -> Result<f64, StoreError> {
+    Ok(store
+        .meta(FREE_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1.0))
+}
+
 /// The blend `strata evaluate` chose for this project, or the default.
 pub fn project_blend(store: &Store) -> Result<Blend, StoreError> {
     Ok(store
@@ -182,5 +192,6 @@ pub fn evaluate_project(
     let blend = serde_json::to_string(&evaluation.tuned.blend).unwrap_or_default();
     store.set_meta(BLEND_KEY, &blend)?;
     store.set_meta(LAMBDA_KEY, &evaluation.tuned.ease_lambda.to_string())?;
+    store.set_meta(FREE_KEY, &evaluation.tuned.free_share.to_string())?;
     Ok(evaluation)
 }
