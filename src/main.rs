@@ -701,10 +701,25 @@ fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
                 })
             })
             .collect();
+        let merged: Vec<serde_json::Value> = result
+            .merged
+            .iter()
+            .enumerate()
+            .map(|(rank, r)| {
+                serde_json::json!({
+                    "rank": rank + 1,
+                    "layer": r.layer + 1,
+                    "item_id": item_id(r.item),
+                    "title": title(r.item),
+                    "score": r.score,
+                    "reason_item_id": r.reason.map(item_id),
+                })
+            })
+            .collect();
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"user_id": args.user, "layers": layers})
+                &serde_json::json!({"user_id": args.user, "layers": layers, "merged": merged})
             )?
         );
         return Ok(());
@@ -738,6 +753,21 @@ fn recommend(args: RecommendArgs) -> anyhow::Result<()> {
                 reason
             );
         }
+    }
+    println!(
+        "\ntop {} across layers (each of the strongest layers has a place)",
+        result.merged.len()
+    );
+    println!("  rank  layer  score  item");
+    for (rank, r) in result.merged.iter().enumerate() {
+        println!(
+            "  {:>4}  {:>5}  {:>5.3}  {} {}",
+            rank + 1,
+            r.layer + 1,
+            r.score,
+            item_id(r.item),
+            title(r.item)
+        );
     }
     Ok(())
 }

@@ -95,6 +95,14 @@ fn recommend_export_and_evaluate_on_online_retail() {
             );
         }
     }
+    // The merged list: at most 10, no duplicates.
+    let merged = json["merged"].as_array().unwrap();
+    assert!(!merged.is_empty() && merged.len() <= 10, "{json}");
+    let distinct: std::collections::HashSet<&str> = merged
+        .iter()
+        .map(|r| r["item_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(distinct.len(), merged.len(), "no duplicates in {merged:?}");
     let out = strata(&[
         "recommend",
         "--project",

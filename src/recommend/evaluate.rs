@@ -31,7 +31,7 @@ use crate::pipeline::{Cancelled, JobContext};
 pub const CUTOFF: usize = 10;
 
 /// EASE's λ candidates (tried on the validation split).
-const EASE_LAMBDAS: [f64; 4] = [100.0, 500.0, 2000.0, 8000.0];
+const EASE_LAMBDAS: [f64; 3] = [100.0, 500.0, 2000.0];
 
 /// Free shares of the merged list tried on the validation split (0 = plain quotas).
 const FREE_SHARES: [f64; 3] = [0.0, 0.3, 0.6];

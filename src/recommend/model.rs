@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::data::{Event, Weighting};
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, Side};
+use multiversion::multiversion;
 
 use crate::layers::linalg::{in_pool, rows_dot_rows, threads};
 
@@ -356,11 +357,12 @@ impl Model {
     /// The three kinds of evidence for every candidate of a user (every item not in the
     /// history; a layer's list draws on its own), each scaled to 0..=1 over the candidates.
     pub fn evidence(&self, weights: &[(u32, f32)]) -> Evidence {
-        let seen: HashSet<u32> = weights.iter().map(|&(i, _)| i).collect();
-        let candidates: Vec<u32> = (0..self.n_items as u32)
-            .filter(|i| !seen.contains(i))
-            .collect();
-        // The user's interest in each layer: the weighted mean of its history vectors there.
+        self.evidence_from(weights, None)
+    }
+
+    /// The user's interest in each layer: the weighted mean of their history vectors there,
+    /// unit length (n_layers × dim), and which layers have one.
+    fn layer_means(&self, weights: &[(u32, f32)]) -> (Vec<f32>, Vec<bool>) {
         let mut means = vec![0f32; self.n_layers * self.dim];
         for &(item, w) in weights {
             let l = self.item_layer[item as usize];
@@ -379,30 +381,36 @@ impl Model {
                 *has = true;
             }
         }
+        (means, has_mean)
+    }
+
+    /// [`Model::evidence`], with the content evidence of every item already computed
+    /// (`content_row`, n_items long) when the caller batches users.
+    fn evidence_from(&self, weights: &[(u32, f32)], content_row: Option<&[f32]>) -> Evidence {
+        let seen: HashSet<u32> = weights.iter().map(|&(i, _)| i).collect();
+        let candidates: Vec<u32> = (0..self.n_items as u32)
+            .filter(|i| !seen.contains(i))
+            .collect();
         let total_weight: f32 = weights.iter().map(|&(_, w)| w).sum();
         let mut collaborative_all = vec![0f32; self.n_items];
-        for &(item, w) in weights {
-            let row =
-                &self.item_item[item as usize * self.n_items..(item as usize + 1) * self.n_items];
-            for (c, &v) in collaborative_all.iter_mut().zip(row) {
-                *c += w * v;
+        add_weighted_rows(&mut collaborative_all, &self.item_item, weights);
+        let mut content = match content_row {
+            Some(row) => candidates.iter().map(|&j| row[j as usize]).collect(),
+            None => {
+                let (means, has_mean) = self.layer_means(weights);
+                layer_dots(
+                    &candidates,
+                    &self.item_layer,
+                    &means,
+                    &has_mean,
+                    &self.vectors,
+                    self.dim,
+                )
             }
-        }
-        let mut content = Vec::with_capacity(candidates.len());
+        };
         let mut collaborative = Vec::with_capacity(candidates.len());
         let mut popularity = Vec::with_capacity(candidates.len());
         for &j in &candidates {
-            let l = self.item_layer[j as usize];
-            // A layer outside the profile has no mean: no content evidence there.
-            content.push(if has_mean[l] {
-                dot(
-                    &means[l * self.dim..(l + 1) * self.dim],
-                    self.vector(j as usize),
-                )
-                .max(0.0)
-            } else {
-                0.0
-            });
             collaborative.push(
                 (collaborative_all[j as usize] / total_weight.max(f32::MIN_POSITIVE)).max(0.0),
             );
@@ -421,8 +429,17 @@ impl Model {
     /// Per-layer lists and the merged list for one user's history.
     pub fn recommend(&self, events: &[Event], params: &RecommendParams) -> UserRecommendations {
         let weights = self.weights(events, &params.profile);
-        let layers = self.strengths(&weights);
-        let evidence = self.evidence(&weights);
+        self.recommend_weighted(&weights, params, None)
+    }
+
+    fn recommend_weighted(
+        &self,
+        weights: &[(u32, f32)],
+        params: &RecommendParams,
+        content_row: Option<&[f32]>,
+    ) -> UserRecommendations {
+        let layers = self.strengths(weights);
+        let evidence = self.evidence_from(weights, content_row);
         let scores = evidence.scores(&params.blend);
         let mut per_layer = Vec::with_capacity(layers.len());
         for strength in &layers {
@@ -438,7 +455,7 @@ impl Model {
                 ranked
                     .into_iter()
                     .map(|(c, score)| {
-                        self.recommendation(evidence.candidates[c], score, &weights, &params.blend)
+                        self.recommendation(evidence.candidates[c], score, weights, &params.blend)
                     })
                     .collect(),
             );
@@ -447,7 +464,7 @@ impl Model {
             .merged(&evidence, &scores, &layers, params)
             .into_iter()
             .map(|(c, score)| {
-                self.recommendation(evidence.candidates[c], score, &weights, &params.blend)
+                self.recommendation(evidence.candidates[c], score, weights, &params.blend)
             })
             .collect();
         UserRecommendations {
@@ -527,16 +544,20 @@ impl Model {
         blend: &Blend,
     ) -> Recommendation {
         let layer = self.item_layer[item as usize];
-        let target = self.vector(item as usize);
+        let similarities = history_dots(
+            &self.vectors,
+            self.dim,
+            weights,
+            &self.item_layer,
+            layer,
+            self.vector(item as usize),
+        );
         let reason = weights
             .iter()
-            .map(|&(i, w)| {
+            .zip(similarities)
+            .map(|(&(i, w), similarity)| {
                 let same_layer = self.item_layer[i as usize] == layer;
-                let content = if same_layer {
-                    dot(self.vector(i as usize), target).max(0.0)
-                } else {
-                    0.0
-                };
+                let content = if same_layer { similarity.max(0.0) } else { 0.0 };
                 let collaborative = self.item_item[i as usize * self.n_items + item as usize];
                 (
                     i,
@@ -561,11 +582,54 @@ impl Model {
         params: &RecommendParams,
     ) -> Vec<UserRecommendations> {
         in_pool(|| {
-            histories
+            let weights: Vec<Vec<(u32, f32)>> = histories
                 .par_iter()
-                .map(|events| self.recommend(events, params))
+                .map(|events| self.weights(events, &params.profile))
+                .collect();
+            let content = self.batch_content(&weights);
+            weights
+                .par_iter()
+                .zip(content.par_chunks(self.n_items.max(1)))
+                .map(|(w, row)| self.recommend_weighted(w, params, Some(row)))
                 .collect()
         })
+    }
+
+    /// Content evidence of every item for every user (users × n_items): per layer, blocks of
+    /// users' means against the layer's item vectors, so each item vector is read once per
+    /// block rather than once per user. Each value is the same [`dot`] as the one-user path
+    /// computes, so a user's list is the same either way, to the bit.
+    fn batch_content(&self, weights: &[Vec<(u32, f32)>]) -> Vec<f32> {
+        let (n, d) = (self.n_items, self.dim);
+        let means: Vec<(Vec<f32>, Vec<bool>)> =
+            weights.par_iter().map(|w| self.layer_means(w)).collect();
+        let mut content = vec![0f32; weights.len() * n];
+        for layer in 0..self.n_layers {
+            let users: Vec<usize> = (0..weights.len()).filter(|&u| means[u].1[layer]).collect();
+            let items: Vec<usize> = (0..n).filter(|&i| self.item_layer[i] == layer).collect();
+            if users.is_empty() || items.is_empty() {
+                continue;
+            }
+            let user_rows: Vec<f32> = users
+                .iter()
+                .flat_map(|&u| means[u].0[layer * d..(layer + 1) * d].iter().copied())
+                .collect();
+            let item_rows: Vec<f32> = items
+                .iter()
+                .flat_map(|&i| self.vector(i).iter().copied())
+                .collect();
+            let mut dots = vec![0f32; users.len() * items.len()];
+            dots.par_chunks_mut(USER_BLOCK * items.len())
+                .zip(user_rows.par_chunks(USER_BLOCK * d))
+                .for_each(|(out, block)| block_dots(block, &item_rows, d, out));
+            for (row, &u) in dots.chunks_exact(items.len()).zip(&users) {
+                let out = &mut content[u * n..(u + 1) * n];
+                for (&v, &i) in row.iter().zip(&items) {
+                    out[i] = v.max(0.0);
+                }
+            }
+        }
+        content
     }
 }
 
@@ -616,7 +680,84 @@ fn scale_to_unit(values: &mut [f32]) {
     }
 }
 
+/// `out += Σ w · matrix[row]` over `(row, w)`: a user's collaborative evidence, the sum of
+/// their history items' rows of the item–item model. Compiled for AVX-512 and AVX2 too.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn add_weighted_rows(out: &mut [f32], matrix: &[f32], rows: &[(u32, f32)]) {
+    let n = out.len();
+    for &(row, w) in rows {
+        let row = &matrix[row as usize * n..(row as usize + 1) * n];
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += w * v;
+        }
+    }
+}
+
+/// Dot product with `target` of each history item in `layer` (0 for the others): the content
+/// part of a recommendation's reason, which only the layer's own history can give.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn history_dots(
+    vectors: &[f32],
+    dim: usize,
+    history: &[(u32, f32)],
+    item_layer: &[usize],
+    layer: usize,
+    target: &[f32],
+) -> Vec<f32> {
+    history
+        .iter()
+        .map(|&(i, _)| {
+            if item_layer[i as usize] == layer {
+                dot(&vectors[i as usize * dim..(i as usize + 1) * dim], target)
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Users per block of [`Model::batch_content`]: their means (64 × 1.5 KB) stay in L2.
+const USER_BLOCK: usize = 64;
+
+/// `out[u][i] = dot(users[u], items[i])` for a block of users against a layer's items.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn block_dots(users: &[f32], items: &[f32], dim: usize, out: &mut [f32]) {
+    let n_items = items.len() / dim.max(1);
+    for (i, item) in items.chunks_exact(dim.max(1)).enumerate() {
+        for (u, user) in users.chunks_exact(dim.max(1)).enumerate() {
+            out[u * n_items + i] = dot(user, item);
+        }
+    }
+}
+
+/// Content evidence of each candidate: its vector's dot product with the user's mean vector
+/// in its layer (0 where the user has none, and never below 0). Compiled for AVX-512 and
+/// AVX2 too: this is the largest part of a user's lists.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn layer_dots(
+    candidates: &[u32],
+    item_layer: &[usize],
+    means: &[f32],
+    has_mean: &[bool],
+    vectors: &[f32],
+    dim: usize,
+) -> Vec<f32> {
+    candidates
+        .iter()
+        .map(|&j| {
+            let l = item_layer[j as usize];
+            if has_mean[l] {
+                let v = &vectors[j as usize * dim..(j as usize + 1) * dim];
+                dot(&means[l * dim..(l + 1) * dim], v).max(0.0)
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
 /// Σ a·b in 16 partial sums (vectorisable).
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut partial = [0f32; 16];
     let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
@@ -722,8 +863,12 @@ mod tests {
                 assert!([0, 1, 8].contains(&reason));
             }
         }
-        // Same input, same lists.
+        // Same input, same lists; one user alone gets exactly their list of a batch (the
+        // batch computes the content evidence block-wise, the same dot for each pair).
         assert_eq!(recs, m.recommend(&history, &params));
+        let others = vec![e(4, 1), e(5, 2)];
+        let batch = m.recommend_all(&[others.clone(), history.to_vec(), others], &params);
+        assert_eq!(batch[1], recs);
         // Plain quotas: one place each for the two top layers, the other two shared 2/3 : 1/3
         // (1.33 and 0.67: one each by whole parts, the last by the larger remainder).
         let per_layer = |list: &[Recommendation], layer: usize| {
