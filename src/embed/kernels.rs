@@ -14,7 +14,7 @@ const LANES: usize = 16;
 
 /// Σ a·b in `LANES` independent partial sums (vectorisable, unlike a serial fold).
 #[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut partial = [0f32; LANES];
     let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let tail: f32 = a_chunks

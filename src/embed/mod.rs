@@ -9,7 +9,7 @@
 mod bert;
 mod bert_model;
 mod error;
-mod kernels;
+pub(crate) mod kernels;
 mod lsa;
 mod project;
 pub mod resolve;

@@ -272,11 +272,6 @@ fn rows_of(x: &[f32], users: &[usize], n_items: usize) -> Vec<f32> {
         .collect()
 }
 
-fn itemknn_scores(x: &[f32], n_users: usize, n_items: usize, users: &[usize]) -> ScoreRows {
-    let cosine = item_cosine(x, n_users, n_items);
-    item_model_scores(x, n_items, &cosine, users)
-}
-
 /// Scores X·B for `users` of an item–item matrix `b` (row-major, row i for item i).
 fn item_model_scores(x: &[f32], n_items: usize, b: &[f32], users: &[usize]) -> ScoreRows {
     let rows = rows_of(x, users, n_items);
@@ -395,8 +390,12 @@ pub fn evaluate(
     // Strata's collaborative evidence is the EASE model of the same split (learnt once, for
     // both); the cosine model stands in if EASE's factorisation failed.
     let fit = |train: &[Vec<Event>], item_model: Option<Vec<f32>>| {
-        let item_model = item_model
-            .unwrap_or_else(|| item_cosine(&binary_matrix(train, n_items), train.len(), n_items));
+        let item_model = item_model.unwrap_or_else(|| {
+            item_cosine(
+                item_gram(&binary_matrix(train, n_items), train.len(), n_items),
+                n_items,
+            )
+        });
         Model::with_item_model(
             train,
             item_model,
@@ -472,11 +471,9 @@ pub fn evaluate(
     let train_items = sorted_items(&test.train);
     let mut methods = BTreeMap::new();
     let x = binary_matrix(&test.train, n_items);
-    let test_item_model = ease_matrix(
-        &item_gram(&x, test.train.len(), n_items),
-        n_items,
-        ease_lambda,
-    );
+    // One co-occurrence matrix serves EASE and item-kNN.
+    let gram = item_gram(&x, test.train.len(), n_items);
+    let test_item_model = ease_matrix(&gram, n_items, ease_lambda);
     let ease = match &test_item_model {
         Some(b) => item_model_scores(&x, n_items, b, &users),
         None => vec![0.0; users.len() * n_items],
@@ -516,7 +513,7 @@ pub fn evaluate(
     drop(popular_rows);
     job.check()?;
     job.progress("test", 2, 5);
-    let knn = itemknn_scores(&x, test.train.len(), n_items, &users);
+    let knn = item_model_scores(&x, n_items, &item_cosine(gram, n_items), &users);
     methods.insert(
         "itemknn".to_owned(),
         tally_rows(&knn, &users, &test, catalogue, &train_items),

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{Event, Weighting};
+pub(crate) use crate::embed::kernels::dot;
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, Side};
 use multiversion::multiversion;
@@ -146,15 +147,8 @@ pub fn binary_matrix(histories: &[Vec<Event>], n_items: usize) -> Vec<f32> {
     x
 }
 
-/// Item–item cosine of the binary matrix `x` (users × items): one multiply.
-pub fn item_cosine(x: &[f32], n_users: usize, n_items: usize) -> Vec<f32> {
-    let mut xt = vec![0f32; n_items * n_users];
-    for u in 0..n_users {
-        for i in 0..n_items {
-            xt[i * n_users + u] = x[u * n_items + i];
-        }
-    }
-    let mut gram = in_pool(|| rows_dot_rows(&xt, n_items, &xt, n_items, n_users));
+/// Item–item cosine from the co-occurrence counts [`item_gram`] gives (normalised in place).
+pub fn item_cosine(mut gram: Vec<f32>, n_items: usize) -> Vec<f32> {
     let norms: Vec<f32> = (0..n_items).map(|i| gram[i * n_items + i].sqrt()).collect();
     for (i, row) in gram.chunks_exact_mut(n_items.max(1)).enumerate() {
         for (j, v) in row.iter_mut().enumerate() {
@@ -228,8 +222,10 @@ impl Model {
         let n_items = item_layer.len();
         let x = binary_matrix(histories, n_items);
         let gram = item_gram(&x, histories.len(), n_items);
-        let item_item = ease_matrix(&gram, n_items, lambda)
-            .unwrap_or_else(|| item_cosine(&x, histories.len(), n_items));
+        let item_item = match ease_matrix(&gram, n_items, lambda) {
+            Some(b) => b,
+            None => item_cosine(gram, n_items),
+        };
         Self::with_item_model(
             histories,
             item_item,
@@ -754,25 +750,6 @@ fn layer_dots(
             }
         })
         .collect()
-}
-
-/// Σ a·b in 16 partial sums (vectorisable).
-#[inline(always)]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut partial = [0f32; 16];
-    let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ac.zip(bc) {
-        for t in 0..16 {
-            partial[t] += x[t] * y[t];
-        }
-    }
-    partial.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
