@@ -784,6 +784,7 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
                 "methods": evaluation.methods,
                 "tuned": evaluation.tuned,
                 "multi_layer_share": evaluation.multi_layer_share,
+                "versus_best_baseline": evaluation.versus_best_baseline,
                 "seconds": evaluation.seconds,
             }))?
         );
@@ -802,14 +803,20 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     }
     let tuned = &evaluation.tuned;
     println!(
-        "tuned on a validation split: blend content {} collaborative {} popularity {}, free share {} (NDCG@10 {:.4}); EASE lambda {} (NDCG@10 {:.4})",
+        "tuned on two validation folds: blend content {} collaborative {} popularity {}, free share {}, popularity half-life {} days (NDCG@10 {:.4}); EASE lambda {} (NDCG@10 {:.4})",
         tuned.blend.content,
         tuned.blend.collaborative,
         tuned.blend.popularity,
         tuned.free_share,
+        tuned.trend_half_life_days,
         tuned.strata_validation_ndcg,
         tuned.ease_lambda,
         tuned.ease_validation_ndcg
+    );
+    let versus = &evaluation.versus_best_baseline;
+    println!(
+        "strata minus {} (the best baseline): NDCG@10 {:+.4} ± {:.4} (standard error, paired over users)",
+        versus.baseline, versus.ndcg_difference, versus.standard_error
     );
     println!(
         "{:.1}% of users with 2+ layers get lists from 2+ layers; {:.1} s",

@@ -180,7 +180,15 @@ fn recommend_export_and_evaluate_on_online_retail() {
         ndcg("ease") > ndcg("popular") && ndcg("strata") > ndcg("popular"),
         "{methods}"
     );
-    // The chosen blend is kept for later lists.
+    // The chosen settings are kept for later lists.
     let store = Store::open(&project).unwrap();
     assert!(store.meta("recommend.blend").unwrap().is_some());
+    let trend = json["tuned"]["trend_half_life_days"].as_f64().unwrap();
+    assert_eq!(
+        store.meta("recommend.trend_half_life_days").unwrap(),
+        Some(trend.to_string()),
+        "{json}"
+    );
+    // Tuned on both validation folds, never on the test holdout.
+    assert!(json["tuned"]["strata_validation_ndcg"].as_f64().unwrap() > 0.0);
 }

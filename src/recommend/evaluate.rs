@@ -10,9 +10,11 @@
 //!   intra-list diversity (1 − mean pairwise cosine of the list's item vectors).
 //!
 //! Baselines on the same split: most popular, item-kNN (cosine over the binary user × item
-//! matrix, all neighbours), EASE (closed form, λ chosen on a validation split) and content kNN
-//! (the user's mean vector). Tuning (Strata's blend, EASE's λ) uses a validation split carved
-//! from training the same way, never the test holdout.
+//! matrix, all neighbours), EASE (closed form, λ chosen on validation) and content kNN (the
+//! user's mean vector). Tuning (Strata's blend, free share and popularity half-life, EASE's λ)
+//! uses two validation folds carved from training the same way, never the test holdout. The
+//! report ends with Strata's NDCG@10 minus the best baseline's and its paired standard error,
+//! so a reader can tell a difference from noise.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -21,9 +23,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::data::Event;
-use super::model::{
-    Blend, Model, RecommendParams, binary_matrix, dot, ease_matrix, item_cosine, item_gram,
-};
+use super::item_model::{ItemModel, binary_matrix, ease_matrix, item_cosine, item_gram};
+use super::model::{Blend, Model, Ranked, RecommendParams, dot, popularity};
 use crate::layers::linalg::{in_pool, rows_dot_rows, rows_times};
 use crate::pipeline::{Cancelled, JobContext};
 
@@ -33,31 +34,57 @@ pub const CUTOFF: usize = 10;
 /// EASE's λ candidates (tried on the validation split).
 const EASE_LAMBDAS: [f64; 3] = [100.0, 500.0, 2000.0];
 
-/// Free shares of the merged list tried on the validation split (0 = plain quotas).
+/// Free shares of the merged list tried on validation (0 = plain quotas).
 const FREE_SHARES: [f64; 3] = [0.0, 0.3, 0.6];
 
-/// Strata settings tried on the validation split: every blend with every free share.
-fn setting_grid() -> Vec<(Blend, f64)> {
-    blend_grid()
-        .into_iter()
-        .flat_map(|b| FREE_SHARES.map(|q| (b, q)))
-        .collect()
+/// Popularity half-lives in days tried on validation (0 = all-time popularity).
+const TREND_HALF_LIVES: [f64; 3] = [0.0, 14.0, 60.0];
+
+/// One way of making Strata's lists, as tuned on validation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Setting {
+    blend: Blend,
+    free_share: f64,
+    /// Index into the popularity rows the lists are scored with ([`TREND_HALF_LIVES`] when
+    /// tuning).
+    trend: usize,
 }
 
-/// Strata blends tried on the validation split.
+/// Strata settings tried on validation: every blend with every free share and popularity
+/// half-life.
+fn setting_grid() -> Vec<Setting> {
+    let mut grid = Vec::new();
+    for blend in blend_grid() {
+        for trend in 0..TREND_HALF_LIVES.len() {
+            // Without popularity in the blend its half-life changes nothing.
+            if trend > 0 && blend.popularity == 0.0 {
+                continue;
+            }
+            for free_share in FREE_SHARES {
+                grid.push(Setting {
+                    blend,
+                    free_share,
+                    trend,
+                });
+            }
+        }
+    }
+    grid
+}
+
+/// Strata blends tried on validation. Only the ratios matter (each kind of evidence is scaled
+/// to 0..=1 first), so collaborative evidence is fixed at 1 and the others vary against it:
+/// 16 blends rather than 48 with the same lists, which keeps the winner's curse of picking the
+/// best of many on a few hundred users small.
 fn blend_grid() -> Vec<Blend> {
     let mut grid = Vec::new();
     for content in [0.0, 0.25, 0.5, 1.0] {
-        for collaborative in [0.0, 0.5, 1.0] {
-            for popularity in [0.0, 0.1, 0.25, 0.5] {
-                if content + collaborative + popularity > 0.0 {
-                    grid.push(Blend {
-                        content,
-                        collaborative,
-                        popularity,
-                    });
-                }
-            }
+        for popularity in [0.0, 0.25, 0.5, 1.0] {
+            grid.push(Blend {
+                content,
+                collaborative: 1.0,
+                popularity,
+            });
         }
     }
     grid
@@ -125,16 +152,22 @@ pub struct Metrics {
     pub recall: f64,
     pub coverage: f64,
     pub diversity: f64,
+    /// Each counted user's NDCG@10, in user order (for paired comparisons; not reported).
+    #[serde(skip)]
+    pub per_user_ndcg: Vec<f64>,
 }
 
 /// Accumulates lists into [`Metrics`].
 struct Tally {
     hits: f64,
     ndcg: f64,
+    per_user_ndcg: Vec<f64>,
     recall: f64,
     diversity: f64,
     users: usize,
     shown: HashSet<u32>,
+    /// Diversity costs 45 dot products a list; tuning needs only the ranking measures.
+    with_diversity: bool,
 }
 
 impl Tally {
@@ -142,10 +175,20 @@ impl Tally {
         Self {
             hits: 0.0,
             ndcg: 0.0,
+            per_user_ndcg: Vec::new(),
             recall: 0.0,
             diversity: 0.0,
             users: 0,
             shown: HashSet::new(),
+            with_diversity: true,
+        }
+    }
+
+    /// A tally of HR, NDCG, recall and coverage only (diversity stays 0).
+    fn ranking_only() -> Self {
+        Self {
+            with_diversity: false,
+            ..Self::new()
         }
     }
 
@@ -167,7 +210,10 @@ impl Tally {
             .map(|rank| 1.0 / (rank as f64 + 2.0).log2())
             .sum();
         self.ndcg += dcg / ideal;
-        self.diversity += diversity(list, vectors, dim);
+        self.per_user_ndcg.push(dcg / ideal);
+        if self.with_diversity {
+            self.diversity += diversity(list, vectors, dim);
+        }
         self.shown.extend(list);
         self.users += 1;
     }
@@ -180,6 +226,7 @@ impl Tally {
             recall: self.recall / users,
             coverage: self.shown.len() as f64 / n_items.max(1) as f64,
             diversity: self.diversity / users,
+            per_user_ndcg: self.per_user_ndcg.clone(),
         }
     }
 }
@@ -238,15 +285,49 @@ pub struct Evaluation {
     pub tuned: Tuned,
     /// Share of counted users with ≥ 2 layers whose Strata list draws on ≥ 2 layers.
     pub multi_layer_share: f64,
+    /// Strata against the best baseline.
+    pub versus_best_baseline: Comparison,
     pub seconds: f64,
+}
+
+/// Strata against the best baseline on the same users: is the difference more than noise?
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The baseline with the highest NDCG@10.
+    pub baseline: String,
+    /// Strata's NDCG@10 minus the baseline's.
+    pub ndcg_difference: f64,
+    /// Standard error of that difference (paired over users): a difference within about two
+    /// of these is not evidence either way.
+    pub standard_error: f64,
+}
+
+impl Comparison {
+    fn paired(baseline: &str, strata: &[f64], other: &[f64]) -> Self {
+        let n = strata.len().min(other.len());
+        let differences: Vec<f64> = strata.iter().zip(other).map(|(a, b)| a - b).collect();
+        let mean = differences.iter().sum::<f64>() / n.max(1) as f64;
+        let variance = differences
+            .iter()
+            .map(|d| (d - mean) * (d - mean))
+            .sum::<f64>()
+            / n.saturating_sub(1).max(1) as f64;
+        Self {
+            baseline: baseline.to_owned(),
+            ndcg_difference: mean,
+            standard_error: (variance / n.max(1) as f64).sqrt(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Tuned {
     pub blend: Blend,
     pub free_share: f64,
+    /// Popularity's half-life in days (0 = all-time).
+    pub trend_half_life_days: f64,
     pub ease_lambda: f64,
-    /// Validation NDCG@10 of the chosen settings.
+    /// Validation NDCG@10 of the chosen settings, both folds' users pooled.
     pub strata_validation_ndcg: f64,
     pub ease_validation_ndcg: f64,
 }
@@ -272,10 +353,10 @@ fn rows_of(x: &[f32], users: &[usize], n_items: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Scores X·B for `users` of an item–item matrix `b` (row-major, row i for item i).
-fn item_model_scores(x: &[f32], n_items: usize, b: &[f32], users: &[usize]) -> ScoreRows {
+/// Scores X·B for `users` of an item–item model.
+fn item_model_scores(x: &[f32], n_items: usize, b: &ItemModel, users: &[usize]) -> ScoreRows {
     let rows = rows_of(x, users, n_items);
-    in_pool(|| rows_times(&rows, users.len(), b, n_items, n_items))
+    in_pool(|| rows_times(&rows, users.len(), &b.weights, n_items, n_items))
 }
 
 fn content_scores(train: &[Vec<Event>], catalogue: &Catalogue<'_>, users: &[usize]) -> ScoreRows {
@@ -296,34 +377,42 @@ fn content_scores(train: &[Vec<Event>], catalogue: &Catalogue<'_>, users: &[usiz
     in_pool(|| rows_dot_rows(&means, users.len(), catalogue.vectors, n_items, dim))
 }
 
-/// Metrics of a dense method's score rows.
-fn tally_rows(
-    scores: &[f32],
-    users: &[usize],
-    split: &Split,
-    catalogue: &Catalogue<'_>,
-    train_items: &[Vec<u32>],
-) -> Metrics {
+/// Metrics of a dense method's score rows (one per counted user of `fold`).
+fn tally_rows(scores: &[f32], fold: &Fold, catalogue: &Catalogue<'_>) -> Metrics {
     let n_items = catalogue.item_layer.len();
     let mut tally = Tally::new();
-    for (row, &u) in users.iter().enumerate() {
-        let list = top_items(&scores[row * n_items..(row + 1) * n_items], &train_items[u]);
-        tally.add(&list, &split.relevant[u], catalogue.vectors, catalogue.dim);
+    for (row, &u) in fold.users.iter().enumerate() {
+        let list = top_items(
+            &scores[row * n_items..(row + 1) * n_items],
+            &fold.train_items[u],
+        );
+        tally.add(
+            &list,
+            &fold.split.relevant[u],
+            catalogue.vectors,
+            catalogue.dim,
+        );
     }
     tally.metrics(n_items)
 }
 
-/// Strata's merged lists under each blend of `blends`, metrics per blend (and, for the
-/// first, the share of multi-layer users whose list spans ≥ 2 layers).
+/// Strata's merged lists under each of `settings`, metrics per setting (and, for the first,
+/// the share of multi-layer users whose list spans ≥ 2 layers). A setting's popularity
+/// evidence is its row of `popularities` (one value per item).
+///
+/// `tuning` leaves diversity out (0), which tuning does not use.
+#[allow(clippy::too_many_arguments)]
 fn strata_metrics(
     model: &Model,
-    split: &Split,
-    users: &[usize],
-    settings: &[(Blend, f64)],
+    fold: &Fold,
+    settings: &[Setting],
+    popularities: &[Vec<f32>],
     params: &RecommendParams,
     catalogue: &Catalogue<'_>,
     job: &JobContext,
+    tuning: bool,
 ) -> Result<(Vec<Metrics>, f64), Cancelled> {
+    let (split, users) = (&fold.split, &fold.users);
     type PerUser = (Vec<Vec<u32>>, Option<bool>);
     let lists: Vec<Result<PerUser, Cancelled>> = in_pool(|| {
         users
@@ -332,16 +421,30 @@ fn strata_metrics(
                 job.check()?;
                 let weights = model.weights(&split.train[u], &params.profile);
                 let layers = model.strengths(&weights);
-                let evidence = model.evidence(&weights);
+                let mut evidence = model.evidence(&weights);
                 let mut per_blend = Vec::with_capacity(settings.len());
                 let mut spans = None;
-                for (b, (blend, free_share)) in settings.iter().enumerate() {
-                    let scores = evidence.scores(blend);
+                let mut trend = None;
+                let mut ranked: Option<(Blend, usize, Ranked)> = None;
+                for (b, setting) in settings.iter().enumerate() {
+                    if trend != Some(setting.trend) {
+                        evidence.set_popularity(&popularities[setting.trend]);
+                        trend = Some(setting.trend);
+                    }
+                    // Settings that differ only in free share share one ranking.
+                    let ranked = match ranked.take() {
+                        Some(r) if r.0 == setting.blend && r.1 == setting.trend => ranked.insert(r),
+                        _ => {
+                            let scores = evidence.scores(&setting.blend);
+                            let r = model.ranked(&evidence.candidates, &scores, params.list_len);
+                            ranked.insert((setting.blend, setting.trend, r))
+                        }
+                    };
                     let setting = RecommendParams {
-                        free_share: *free_share,
+                        free_share: setting.free_share,
                         ..params.clone()
                     };
-                    let merged = model.merged(&evidence, &scores, &layers, &setting);
+                    let merged = model.merged(&ranked.2, &layers, &setting);
                     let list: Vec<u32> = merged
                         .iter()
                         .map(|&(c, _)| evidence.candidates[c])
@@ -357,7 +460,12 @@ fn strata_metrics(
             })
             .collect()
     });
-    let mut tallies: Vec<Tally> = settings.iter().map(|_| Tally::new()).collect();
+    let new_tally = if tuning {
+        Tally::ranking_only
+    } else {
+        Tally::new
+    };
+    let mut tallies: Vec<Tally> = settings.iter().map(|_| new_tally()).collect();
     let (mut multi, mut multi_ok) = (0usize, 0usize);
     for (result, &u) in lists.into_iter().zip(users) {
         let (per_blend, spans) = result?;
@@ -378,7 +486,49 @@ fn strata_metrics(
     Ok((tallies.iter().map(|t| t.metrics(n_items)).collect(), share))
 }
 
+/// One split with what every method needs of it.
+struct Fold {
+    split: Split,
+    /// Users that count.
+    users: Vec<usize>,
+    /// Per user, their training items, sorted (excluded from the ranking).
+    train_items: Vec<Vec<u32>>,
+}
+
+impl Fold {
+    fn new(split: Split) -> Self {
+        let users = split.counted();
+        let train_items = split
+            .train
+            .iter()
+            .map(|events| {
+                let mut items: Vec<u32> = events.iter().map(|e| e.item).collect();
+                items.sort_unstable();
+                items.dedup();
+                items
+            })
+            .collect();
+        Self {
+            split,
+            users,
+            train_items,
+        }
+    }
+}
+
+/// NDCG@10 pooled over folds: the mean over all their counted users.
+fn pooled(ndcgs: &[(f64, usize)]) -> f64 {
+    let users: usize = ndcgs.iter().map(|&(_, n)| n).sum();
+    let total: f64 = ndcgs.iter().map(|&(ndcg, n)| ndcg * n as f64).sum();
+    total / users.max(1) as f64
+}
+
 /// Runs the whole protocol on `histories` (per user, oldest first).
+///
+/// Tuning uses two validation folds carved from training the way the test split is carved
+/// from all data: the first holds out each user's last training basket, the second the one
+/// before. Strata's settings are chosen on both folds' users pooled, which halves the chance
+/// of picking a setting that was only lucky on one fold's few hundred users.
 pub fn evaluate(
     histories: &[Vec<Event>],
     catalogue: &Catalogue<'_>,
@@ -389,7 +539,7 @@ pub fn evaluate(
     let n_items = catalogue.item_layer.len();
     // Strata's collaborative evidence is the EASE model of the same split (learnt once, for
     // both); the cosine model stands in if EASE's factorisation failed.
-    let fit = |train: &[Vec<Event>], item_model: Option<Vec<f32>>| {
+    let fit = |train: &[Vec<Event>], item_model: Option<ItemModel>| {
         let item_model = item_model.unwrap_or_else(|| {
             item_cosine(
                 item_gram(&binary_matrix(train, n_items), train.len(), n_items),
@@ -405,98 +555,108 @@ pub fn evaluate(
             catalogue.item_sublayer.to_vec(),
         )
     };
-    let sorted_items = |train: &[Vec<Event>]| -> Vec<Vec<u32>> {
-        train
+    let popularities = |train: &[Vec<Event>]| -> Vec<Vec<f32>> {
+        TREND_HALF_LIVES
             .iter()
-            .map(|events| {
-                let mut items: Vec<u32> = events.iter().map(|e| e.item).collect();
-                items.sort_unstable();
-                items.dedup();
-                items
-            })
+            .map(|&half_life| popularity(train, n_items, half_life))
             .collect()
     };
+    let test = Fold::new(Split::last_timestamp(histories));
+    let first = Fold::new(Split::last_timestamp(&test.split.train));
+    let second = Fold::new(Split::last_timestamp(&first.split.train));
 
-    // Validation: the training histories split again the same way. EASE's λ first: Strata's
-    // collaborative evidence is the same item–item model.
-    job.progress("validation", 0, 3);
-    let test = Split::last_timestamp(histories);
-    let validation = Split::last_timestamp(&test.train);
-    let val_users = validation.counted();
-    let val_x = binary_matrix(&validation.train, n_items);
-    let val_items = sorted_items(&validation.train);
-    let val_gram = item_gram(&val_x, validation.train.len(), n_items);
+    // EASE's λ on the first fold (Strata's collaborative evidence is the same item–item
+    // model), then Strata's settings on it.
+    let grid = setting_grid();
+    let x = binary_matrix(&first.split.train, n_items);
+    let gram = item_gram(&x, first.split.train.len(), n_items);
     let mut ease_lambda = EASE_LAMBDAS[0];
-    let mut ease_validation_ndcg = f64::NEG_INFINITY;
-    let mut val_item_model = None;
+    let mut ease_first = f64::NEG_INFINITY;
+    let mut item_model = None;
     for lambda in EASE_LAMBDAS {
         job.check()?;
-        let Some(b) = ease_matrix(&val_gram, n_items, lambda) else {
+        let Some(b) = ease_matrix(&gram, n_items, lambda) else {
             continue;
         };
-        let scores = item_model_scores(&val_x, n_items, &b, &val_users);
-        let ndcg = tally_rows(&scores, &val_users, &validation, catalogue, &val_items).ndcg;
-        if ndcg > ease_validation_ndcg {
-            (ease_lambda, ease_validation_ndcg) = (lambda, ndcg);
-            val_item_model = Some(b);
+        let scores = item_model_scores(&x, n_items, &b, &first.users);
+        let ndcg = tally_rows(&scores, &first, catalogue).ndcg;
+        if ndcg > ease_first {
+            (ease_lambda, ease_first) = (lambda, ndcg);
+            item_model = Some(b);
         }
     }
-    drop((val_x, val_gram));
-    job.progress("validation", 2, 3);
-    let val_model = fit(&validation.train, val_item_model);
-    let grid = setting_grid();
-    let (val_metrics, _) = strata_metrics(
-        &val_model,
-        &validation,
-        &val_users,
-        &grid,
-        params,
-        catalogue,
-        job,
-    )?;
-    let ((best_blend, free_share), strata_validation_ndcg) = grid
+    drop((x, gram));
+    job.progress("validation", 1, 4);
+    let model = fit(&first.split.train, item_model);
+    let trends = popularities(&first.split.train);
+    let on_first = strata_metrics(&model, &first, &grid, &trends, params, catalogue, job, true)?.0;
+    drop(model);
+    job.progress("validation", 2, 4);
+
+    // The second fold, with the same λ.
+    let x = binary_matrix(&second.split.train, n_items);
+    let item_model = ease_matrix(
+        &item_gram(&x, second.split.train.len(), n_items),
+        n_items,
+        ease_lambda,
+    );
+    let ease_second = item_model.as_ref().map_or(0.0, |b| {
+        tally_rows(
+            &item_model_scores(&x, n_items, b, &second.users),
+            &second,
+            catalogue,
+        )
+        .ndcg
+    });
+    drop(x);
+    job.progress("validation", 3, 4);
+    let model = fit(&second.split.train, item_model);
+    let trends = popularities(&second.split.train);
+    let on_second = strata_metrics(
+        &model, &second, &grid, &trends, params, catalogue, job, true,
+    )?
+    .0;
+    drop(model);
+    let (best, strata_validation_ndcg) = grid
         .iter()
-        .zip(&val_metrics)
-        .map(|(setting, m)| (*setting, m.ndcg))
-        .fold(
-            ((params.blend, params.free_share), f64::NEG_INFINITY),
-            |best, (setting, n)| if n > best.1 { (setting, n) } else { best },
-        );
-    drop(val_model);
-    job.progress("validation", 3, 3);
+        .zip(on_first.iter().zip(&on_second))
+        .map(|(setting, (a, b))| {
+            let ndcg = pooled(&[(a.ndcg, first.users.len()), (b.ndcg, second.users.len())]);
+            (*setting, ndcg)
+        })
+        .fold((grid[0], f64::NEG_INFINITY), |best, (setting, n)| {
+            if n > best.1 { (setting, n) } else { best }
+        });
+    let trend_half_life_days = TREND_HALF_LIVES[best.trend];
+    let ease_validation_ndcg = pooled(&[
+        (ease_first, first.users.len()),
+        (ease_second, second.users.len()),
+    ]);
+    job.progress("validation", 4, 4);
 
     // Test: everything trained on the training histories, scored on the holdout.
     job.progress("test", 0, 5);
-    let users = test.counted();
-    let train_items = sorted_items(&test.train);
     let mut methods = BTreeMap::new();
-    let x = binary_matrix(&test.train, n_items);
+    let x = binary_matrix(&test.split.train, n_items);
     // One co-occurrence matrix serves EASE and item-kNN.
-    let gram = item_gram(&x, test.train.len(), n_items);
+    let gram = item_gram(&x, test.split.train.len(), n_items);
     let test_item_model = ease_matrix(&gram, n_items, ease_lambda);
     let ease = match &test_item_model {
-        Some(b) => item_model_scores(&x, n_items, b, &users),
-        None => vec![0.0; users.len() * n_items],
+        Some(b) => item_model_scores(&x, n_items, b, &test.users),
+        None => vec![0.0; test.users.len() * n_items],
     };
-    methods.insert(
-        "ease".to_owned(),
-        tally_rows(&ease, &users, &test, catalogue, &train_items),
-    );
+    methods.insert("ease".to_owned(), tally_rows(&ease, &test, catalogue));
     drop(ease);
-    let model = fit(&test.train, test_item_model);
-    let tuned_params = RecommendParams {
-        blend: best_blend,
-        free_share,
-        ..params.clone()
-    };
+    let model = fit(&test.split.train, test_item_model);
     let (strata, multi_layer_share) = strata_metrics(
         &model,
         &test,
-        &users,
-        &[(best_blend, free_share)],
-        &tuned_params,
+        &[Setting { trend: 0, ..best }],
+        &[popularity(&test.split.train, n_items, trend_half_life_days)],
+        params,
         catalogue,
         job,
+        false,
     )?;
     methods.insert(
         "strata".to_owned(),
@@ -504,40 +664,47 @@ pub fn evaluate(
     );
     drop(model);
     job.progress("test", 1, 5);
-    let popular = popular_scores(&test.train, n_items);
-    let popular_rows: Vec<f32> = users.iter().flat_map(|_| popular.iter().copied()).collect();
+    let popular = popular_scores(&test.split.train, n_items);
+    let popular_rows: Vec<f32> = test
+        .users
+        .iter()
+        .flat_map(|_| popular.iter().copied())
+        .collect();
     methods.insert(
         "popular".to_owned(),
-        tally_rows(&popular_rows, &users, &test, catalogue, &train_items),
+        tally_rows(&popular_rows, &test, catalogue),
     );
     drop(popular_rows);
     job.check()?;
     job.progress("test", 2, 5);
-    let knn = item_model_scores(&x, n_items, &item_cosine(gram, n_items), &users);
-    methods.insert(
-        "itemknn".to_owned(),
-        tally_rows(&knn, &users, &test, catalogue, &train_items),
-    );
+    let knn = item_model_scores(&x, n_items, &item_cosine(gram, n_items), &test.users);
+    methods.insert("itemknn".to_owned(), tally_rows(&knn, &test, catalogue));
     drop(knn);
     job.check()?;
     job.progress("test", 4, 5);
-    let content = content_scores(&test.train, catalogue, &users);
-    methods.insert(
-        "content".to_owned(),
-        tally_rows(&content, &users, &test, catalogue, &train_items),
-    );
+    let content = content_scores(&test.split.train, catalogue, &test.users);
+    methods.insert("content".to_owned(), tally_rows(&content, &test, catalogue));
     job.progress("test", 5, 5);
+    let strata = methods.get("strata").cloned().unwrap_or_default();
+    let versus_best_baseline = methods
+        .iter()
+        .filter(|(name, _)| name.as_str() != "strata")
+        .max_by(|a, b| a.1.ndcg.total_cmp(&b.1.ndcg))
+        .map(|(name, best)| Comparison::paired(name, &strata.per_user_ndcg, &best.per_user_ndcg))
+        .unwrap_or_default();
     Ok(Evaluation {
-        users: users.len(),
+        users: test.users.len(),
         methods,
         tuned: Tuned {
-            blend: best_blend,
-            free_share,
+            blend: best.blend,
+            free_share: best.free_share,
+            trend_half_life_days,
             ease_lambda,
             strata_validation_ndcg,
             ease_validation_ndcg,
         },
         multi_layer_share,
+        versus_best_baseline,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -618,7 +785,7 @@ mod tests {
             })
             .collect();
         let x = binary_matrix(&histories, 3);
-        let b = ease_matrix(&item_gram(&x, 6, 3), 3, 1.0).unwrap();
+        let b = ease_matrix(&item_gram(&x, 6, 3), 3, 1.0).unwrap().weights;
         assert!(b[1] > 0.5, "0 speaks for 1: {b:?}");
         assert!(b[2].abs() < 1e-6 && b[0] == 0.0);
     }

@@ -5,11 +5,14 @@
 
 mod data;
 mod evaluate;
+mod item_model;
 mod model;
 mod project;
 
 pub use data::{Event, Interactions, RawInteraction, Weighting};
-pub use evaluate::{CUTOFF, Catalogue, Evaluation, Metrics, Split, Tuned, diversity, evaluate};
+pub use evaluate::{
+    CUTOFF, Catalogue, Comparison, Evaluation, Metrics, Split, Tuned, diversity, evaluate,
+};
 pub use model::{
     Blend, LayerStrength, Model, ProfileParams, RecommendParams, Recommendation,
     UserRecommendations,

@@ -3,18 +3,18 @@
 //! that layer, collaborative evidence (EASE's item–item model of all users' histories) and
 //! popularity; each recommendation names the history item that contributes most.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{Event, Weighting};
+use super::item_model::{ItemModel, binary_matrix, ease_matrix, item_cosine, item_gram};
 pub(crate) use crate::embed::kernels::dot;
-use faer::linalg::solvers::DenseSolveCore;
-use faer::{Mat, Side};
 use multiversion::multiversion;
 
-use crate::layers::linalg::{in_pool, rows_dot_rows, threads};
+use crate::layers::linalg::in_pool;
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
 
@@ -47,7 +47,8 @@ pub struct Blend {
 }
 
 impl Default for Blend {
-    /// Chosen on validation splits of Online Retail and MovieLens (`strata evaluate`).
+    /// Between what validation chose on Online Retail (content 0.25, popularity 0.25) and
+    /// MovieLens (content 1, popularity 0); `strata evaluate` chooses a project's own.
     fn default() -> Self {
         Self {
             content: 0.5,
@@ -83,7 +84,8 @@ impl Default for RecommendParams {
             per_layer: 5,
             list_len: 10,
             top_layers: 3,
-            free_share: 0.0,
+            // Validation chose 0.6 on both shared datasets.
+            free_share: 0.6,
         }
     }
 }
@@ -129,83 +131,46 @@ pub struct Model {
     item_sublayer: Vec<usize>,
     n_layers: usize,
     sublayer_counts: Vec<usize>,
-    /// log(1 + users) scaled to 0..=1.
+    /// log(1 + users) scaled to 0..=1, each user counted by recency ([`popularity`]).
     popularity: Vec<f32>,
-    /// Item–item weights learnt from all histories (EASE), n_items × n_items: row i says how
-    /// much having item i speaks for each other item.
-    item_item: Vec<f32>,
+    /// Item–item weights learnt from all histories (EASE).
+    item_item: ItemModel,
 }
 
-/// Binary user × item matrix (dense, row-major) of `histories`.
-pub fn binary_matrix(histories: &[Vec<Event>], n_items: usize) -> Vec<f32> {
-    let mut x = vec![0f32; histories.len() * n_items];
-    for (u, events) in histories.iter().enumerate() {
+/// How popular each item is: log(1 + users) scaled to 0..=1. With a half-life (days, > 0)
+/// each user counts ½^(age / half-life), age measured from their latest interaction with the
+/// item back from the latest interaction of all, so popularity says what sells *now*: a shop's
+/// season, a course's current intake. 0 counts every user fully (all-time popularity).
+pub fn popularity(histories: &[Vec<Event>], n_items: usize, trend_half_life_days: f64) -> Vec<f32> {
+    let now = histories.iter().flatten().map(|e| e.ts).max().unwrap_or(0);
+    let mut users_per_item = vec![0f64; n_items];
+    let mut latest: HashMap<u32, i64> = HashMap::new();
+    for events in histories {
+        latest.clear();
         for e in events {
-            x[u * n_items + e.item as usize] = 1.0;
+            let ts = latest.entry(e.item).or_insert(e.ts);
+            *ts = (*ts).max(e.ts);
         }
-    }
-    x
-}
-
-/// Item–item cosine from the co-occurrence counts [`item_gram`] gives (normalised in place).
-pub fn item_cosine(mut gram: Vec<f32>, n_items: usize) -> Vec<f32> {
-    let norms: Vec<f32> = (0..n_items).map(|i| gram[i * n_items + i].sqrt()).collect();
-    for (i, row) in gram.chunks_exact_mut(n_items.max(1)).enumerate() {
-        for (j, v) in row.iter_mut().enumerate() {
-            let denominator = norms[i] * norms[j];
-            *v = if denominator > 0.0 {
-                *v / denominator
+        for (&item, &ts) in &latest {
+            users_per_item[item as usize] += if trend_half_life_days > 0.0 {
+                let age_days = now.saturating_sub(ts) as f64 / SECONDS_PER_DAY;
+                0.5f64.powf(age_days / trend_half_life_days)
             } else {
-                0.0
+                1.0
             };
         }
     }
-    gram
-}
-
-/// XᵀX of the binary matrix `x` (users × items): co-occurrence counts, items × items.
-pub fn item_gram(x: &[f32], n_users: usize, n_items: usize) -> Vec<f32> {
-    let mut xt = vec![0f32; n_items * n_users];
-    for (u, row) in x.chunks_exact(n_items.max(1)).enumerate() {
-        for (i, &v) in row.iter().enumerate() {
-            xt[i * n_users + u] = v;
-        }
-    }
-    in_pool(|| rows_dot_rows(&xt, n_items, &xt, n_items, n_users))
-}
-
-/// EASE's item–item matrix (Steck 2019), row-major: B = I − P·diag(1/diag P) with
-/// P = (G + λI)⁻¹, G = XᵀX, and diag B = 0, so B[i][j] = −P[i][j] / P[j][j].
-///
-/// In f32: with λ ≥ 1 added to a matrix of counts the system is well conditioned, and f32
-/// halves the time of the inverse, which is most of an evaluation. P is symmetric, so row i
-/// of B is column i of P (contiguous in faer's column-major layout) scaled column by column.
-/// `None` when the factorisation fails (it cannot for λ > 0 in exact arithmetic).
-pub fn ease_matrix(gram: &[f32], n_items: usize, lambda: f64) -> Option<Vec<f32>> {
-    let lambda = lambda as f32;
-    // G is symmetric: element (i, j) read as gram[j·n + i] fills faer's columns in order.
-    let g = Mat::<f32>::from_fn(n_items, n_items, |i, j| {
-        gram[j * n_items + i] + if i == j { lambda } else { 0.0 }
-    });
-    let p = in_pool(|| {
-        faer::set_global_parallelism(faer::Par::rayon(threads()));
-        g.llt(Side::Lower).map(|llt| llt.inverse())
-    })
-    .ok()?;
-    drop(g);
-    let scale: Vec<f32> = (0..n_items).map(|j| -1.0 / p[(j, j)]).collect();
-    let mut b = vec![0f32; n_items * n_items];
-    in_pool(|| {
-        b.par_chunks_mut(n_items.max(1))
-            .enumerate()
-            .for_each(|(i, row)| {
-                let column = p.col(i);
-                for (j, (v, s)) in row.iter_mut().zip(&scale).enumerate() {
-                    *v = if i == j { 0.0 } else { column[j] * s };
-                }
-            });
-    });
-    b.iter().all(|v| v.is_finite()).then_some(b)
+    let top = users_per_item.iter().copied().fold(0f64, f64::max);
+    users_per_item
+        .iter()
+        .map(|&c| {
+            if top > 0.0 {
+                ((1.0 + c).ln() / (1.0 + top).ln()) as f32
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 impl Model {
@@ -240,7 +205,7 @@ impl Model {
     /// already learnt: the evaluation shares one between Strata and the EASE baseline.
     pub fn with_item_model(
         histories: &[Vec<Event>],
-        item_item: Vec<f32>,
+        item_item: ItemModel,
         vectors: Vec<f32>,
         dim: usize,
         item_layer: Vec<usize>,
@@ -252,24 +217,7 @@ impl Model {
         for (&l, &s) in item_layer.iter().zip(&item_sublayer) {
             sublayer_counts[l] = sublayer_counts[l].max(s + 1);
         }
-        let mut users_per_item = vec![0f32; n_items];
-        for events in histories {
-            let distinct: HashSet<u32> = events.iter().map(|e| e.item).collect();
-            for item in distinct {
-                users_per_item[item as usize] += 1.0;
-            }
-        }
-        let top = users_per_item.iter().copied().fold(0f32, f32::max);
-        let popularity = users_per_item
-            .iter()
-            .map(|&c| {
-                if top > 0.0 {
-                    (1.0 + c).ln() / (1.0 + top).ln()
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let popularity = popularity(histories, n_items, 0.0);
         Self {
             n_items,
             dim,
@@ -281,6 +229,13 @@ impl Model {
             popularity,
             item_item,
         }
+    }
+
+    /// The same model with popularity counted by recency ([`popularity`]'s half-life).
+    #[must_use]
+    pub fn with_trend(mut self, histories: &[Vec<Event>], trend_half_life_days: f64) -> Self {
+        self.popularity = popularity(histories, self.n_items, trend_half_life_days);
+        self
     }
 
     pub fn item_layer(&self, item: u32) -> usize {
@@ -383,13 +338,16 @@ impl Model {
     /// [`Model::evidence`], with the content evidence of every item already computed
     /// (`content_row`, n_items long) when the caller batches users.
     fn evidence_from(&self, weights: &[(u32, f32)], content_row: Option<&[f32]>) -> Evidence {
-        let seen: HashSet<u32> = weights.iter().map(|&(i, _)| i).collect();
+        let mut seen = vec![false; self.n_items];
+        for &(item, _) in weights {
+            seen[item as usize] = true;
+        }
         let candidates: Vec<u32> = (0..self.n_items as u32)
-            .filter(|i| !seen.contains(i))
+            .filter(|&i| !seen[i as usize])
             .collect();
         let total_weight: f32 = weights.iter().map(|&(_, w)| w).sum();
         let mut collaborative_all = vec![0f32; self.n_items];
-        add_weighted_rows(&mut collaborative_all, &self.item_item, weights);
+        add_weighted_rows(&mut collaborative_all, &self.item_item.weights, weights);
         let mut content = match content_row {
             Some(row) => candidates.iter().map(|&j| row[j as usize]).collect(),
             None => {
@@ -437,31 +395,35 @@ impl Model {
         let layers = self.strengths(weights);
         let evidence = self.evidence_from(weights, content_row);
         let scores = evidence.scores(&params.blend);
-        let mut per_layer = Vec::with_capacity(layers.len());
-        for strength in &layers {
-            let mut ranked: Vec<(usize, f32)> = evidence
-                .candidates
-                .iter()
-                .enumerate()
-                .filter(|&(_, &j)| self.item_layer[j as usize] == strength.layer)
-                .map(|(c, _)| (c, scores[c]))
-                .collect();
-            keep_best(&mut ranked, params.per_layer, &evidence.candidates);
-            per_layer.push(
-                ranked
-                    .into_iter()
-                    .map(|(c, score)| {
-                        self.recommendation(evidence.candidates[c], score, weights, &params.blend)
-                    })
-                    .collect(),
-            );
-        }
-        let merged = self
-            .merged(&evidence, &scores, &layers, params)
-            .into_iter()
-            .map(|(c, score)| {
-                self.recommendation(evidence.candidates[c], score, weights, &params.blend)
+        let ranked = self.ranked(
+            &evidence.candidates,
+            &scores,
+            params.per_layer.max(params.list_len),
+        );
+        // Most merged items are in the per-layer lists too: each reason is worked out once.
+        let reasons: RefCell<HashMap<u32, Recommendation>> = RefCell::default();
+        let to_recommendation = |&(c, score): &(usize, f32)| {
+            let item = evidence.candidates[c];
+            reasons
+                .borrow_mut()
+                .entry(item)
+                .or_insert_with(|| self.recommendation(item, score, weights, &params.blend))
+                .clone()
+        };
+        let per_layer = layers
+            .iter()
+            .map(|strength| {
+                ranked.by_layer[strength.layer]
+                    .iter()
+                    .take(params.per_layer)
+                    .map(to_recommendation)
+                    .collect()
             })
+            .collect();
+        let merged = self
+            .merged(&ranked, &layers, params)
+            .iter()
+            .map(to_recommendation)
             .collect();
         UserRecommendations {
             layers,
@@ -470,24 +432,36 @@ impl Model {
         }
     }
 
+    /// A user's best candidates under `scores` (one per candidate): the best `depth` of each
+    /// layer and the best 2 × `depth` of all, best first, in one pass.
+    pub fn ranked(&self, candidates: &[u32], scores: &[f32], depth: usize) -> Ranked {
+        let mut by_layer: Vec<Vec<(usize, f32)>> =
+            vec![Vec::with_capacity(depth + 1); self.n_layers];
+        let mut overall = Vec::with_capacity(2 * depth + 1);
+        for (c, (&j, &score)) in candidates.iter().zip(scores).enumerate() {
+            let entry = (c, score);
+            offer(
+                &mut by_layer[self.item_layer[j as usize]],
+                entry,
+                depth,
+                candidates,
+            );
+            offer(&mut overall, entry, 2 * depth, candidates);
+        }
+        Ranked { by_layer, overall }
+    }
+
     /// Candidate positions of the merged list: each of the top layers gets one place, the
     /// rest are shared in proportion to strength (largest remainders), places a layer cannot
-    /// fill go to the best candidates left anywhere; best first.
+    /// fill go to the best candidates left anywhere; best first. `ranked` must hold at least
+    /// `params.list_len` per layer.
     pub fn merged(
         &self,
-        evidence: &Evidence,
-        scores: &[f32],
+        ranked: &Ranked,
         layers: &[LayerStrength],
         params: &RecommendParams,
     ) -> Vec<(usize, f32)> {
         let n = params.list_len;
-        let mut by_layer: Vec<Vec<(usize, f32)>> = vec![Vec::new(); self.n_layers];
-        for (c, &j) in evidence.candidates.iter().enumerate() {
-            by_layer[self.item_layer[j as usize]].push((c, scores[c]));
-        }
-        for ranked in &mut by_layer {
-            keep_best(ranked, n, &evidence.candidates);
-        }
         let mut quota = vec![0usize; self.n_layers];
         let top = params.top_layers.min(layers.len()).min(n);
         for l in &layers[..top] {
@@ -512,22 +486,20 @@ impl Model {
             quota[layer] += 1;
         }
         let mut chosen: Vec<(usize, f32)> = Vec::with_capacity(n);
-        let mut taken = vec![false; evidence.candidates.len()];
         for l in layers {
-            for &(c, s) in by_layer[l.layer].iter().take(quota[l.layer]) {
-                chosen.push((c, s));
-                taken[c] = true;
+            chosen.extend(ranked.by_layer[l.layer].iter().take(quota[l.layer]));
+        }
+        // At most n are taken, so the best 2n of all hold enough that are not.
+        for &entry in &ranked.overall {
+            if chosen.len() >= n {
+                break;
+            }
+            if !chosen.iter().any(|&(c, _)| c == entry.0) {
+                chosen.push(entry);
             }
         }
-        if chosen.len() < n {
-            let mut left: Vec<(usize, f32)> = (0..evidence.candidates.len())
-                .filter(|&c| !taken[c])
-                .map(|c| (c, scores[c]))
-                .collect();
-            keep_best(&mut left, n - chosen.len(), &evidence.candidates);
-            chosen.extend(left.into_iter().take(n - chosen.len()));
-        }
-        sort_best_first(&mut chosen, &evidence.candidates);
+        // Candidate positions are in item order: ties go to the lower item, as everywhere.
+        chosen.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         chosen.truncate(n);
         chosen
     }
@@ -548,13 +520,16 @@ impl Model {
             layer,
             self.vector(item as usize),
         );
+        let collaborative = self
+            .item_item
+            .column_at(item as usize, weights.iter().map(|&(i, _)| i as usize));
         let reason = weights
             .iter()
             .zip(similarities)
-            .map(|(&(i, w), similarity)| {
+            .zip(collaborative)
+            .map(|((&(i, w), similarity), collaborative)| {
                 let same_layer = self.item_layer[i as usize] == layer;
                 let content = if same_layer { similarity.max(0.0) } else { 0.0 };
-                let collaborative = self.item_item[i as usize * self.n_items + item as usize];
                 (
                     i,
                     w * (blend.content * content + blend.collaborative * collaborative),
@@ -582,12 +557,19 @@ impl Model {
                 .par_iter()
                 .map(|events| self.weights(events, &params.profile))
                 .collect();
-            let content = self.batch_content(&weights);
-            weights
-                .par_iter()
-                .zip(content.par_chunks(self.n_items.max(1)))
-                .map(|(w, row)| self.recommend_weighted(w, params, Some(row)))
-                .collect()
+            // Users in groups whose content rows fill about 16 MB, not one matrix of all.
+            let group = (CONTENT_FLOATS / self.n_items.max(1)).max(USER_BLOCK);
+            let mut all = Vec::with_capacity(histories.len());
+            for weights in weights.chunks(group) {
+                let content = self.batch_content(weights);
+                all.par_extend(
+                    weights
+                        .par_iter()
+                        .zip(content.par_chunks(self.n_items.max(1)))
+                        .map(|(w, row)| self.recommend_weighted(w, params, Some(row))),
+                );
+            }
+            all
         })
     }
 
@@ -629,6 +611,26 @@ impl Model {
     }
 }
 
+/// A user's best candidates under one score row (candidate position, score), best first.
+pub struct Ranked {
+    /// Per layer (all layers of the model), the best `depth`.
+    pub by_layer: Vec<Vec<(usize, f32)>>,
+    /// The best 2 × `depth` of every layer.
+    pub overall: Vec<(usize, f32)>,
+}
+
+/// Keeps `entry` in `best` (at most `depth`, best first) if it belongs there. Candidates come
+/// in item order, so an equal score never displaces an earlier item: ties go to the lower
+/// item index, as in [`best_first`].
+fn offer(best: &mut Vec<(usize, f32)>, entry: (usize, f32), depth: usize, candidates: &[u32]) {
+    if depth == 0 || (best.len() == depth && entry.1 <= best[depth - 1].1) {
+        return;
+    }
+    let at = best.partition_point(|other| best_first(other, &entry, candidates).is_le());
+    best.insert(at, entry);
+    best.truncate(depth);
+}
+
 /// The evidence for one user's candidates (parallel vectors, each scaled to 0..=1).
 pub struct Evidence {
     pub candidates: Vec<u32>,
@@ -638,6 +640,13 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// Replaces the popularity evidence with `popularity` (one value per item).
+    pub fn set_popularity(&mut self, popularity: &[f32]) {
+        for (p, &j) in self.popularity.iter_mut().zip(&self.candidates) {
+            *p = popularity[j as usize];
+        }
+    }
+
     pub fn scores(&self, blend: &Blend) -> Vec<f32> {
         self.content
             .iter()
@@ -651,22 +660,9 @@ impl Evidence {
 }
 
 /// Best score first; ties by item index, so lists are reproducible.
-fn sort_best_first(ranked: &mut [(usize, f32)], candidates: &[u32]) {
-    ranked.sort_by(|a, b| best_first(a, b, candidates));
-}
-
 fn best_first(a: &(usize, f32), b: &(usize, f32), candidates: &[u32]) -> std::cmp::Ordering {
     b.1.total_cmp(&a.1)
         .then(candidates[a.0].cmp(&candidates[b.0]))
-}
-
-/// Keeps the best `n` of `ranked`, best first, in linear time plus a sort of `n`.
-fn keep_best(ranked: &mut Vec<(usize, f32)>, n: usize, candidates: &[u32]) {
-    if ranked.len() > n && n > 0 {
-        ranked.select_nth_unstable_by(n - 1, |a, b| best_first(a, b, candidates));
-    }
-    ranked.truncate(n);
-    sort_best_first(ranked, candidates);
 }
 
 fn scale_to_unit(values: &mut [f32]) {
@@ -712,6 +708,9 @@ fn history_dots(
         .collect()
 }
 
+/// Content evidence values [`Model::recommend_all`] holds at once (16 MB).
+const CONTENT_FLOATS: usize = 4 << 20;
+
 /// Users per block of [`Model::batch_content`]: their means (64 × 1.5 KB) stay in L2.
 const USER_BLOCK: usize = 64;
 
@@ -754,6 +753,8 @@ fn layer_dots(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     fn e(item: u32, ts: i64) -> Event {
@@ -853,5 +854,85 @@ mod tests {
         };
         assert_eq!(per_layer(&recs.merged, 0), 2, "{:?}", recs.merged);
         assert_eq!(per_layer(&recs.merged, 2), 2, "{:?}", recs.merged);
+    }
+
+    #[test]
+    fn ranked_keeps_what_a_full_sort_keeps_ties_to_the_lower_item() {
+        let model = model();
+        // Every other item a candidate; many equal scores.
+        let candidates: Vec<u32> = (0..12).filter(|i| i % 3 != 1).collect();
+        let scores: Vec<f32> = candidates
+            .iter()
+            .map(|&i| f32::from((i % 4) as u8 / 2))
+            .collect();
+        for depth in [0, 1, 2, 5] {
+            let ranked = model.ranked(&candidates, &scores, depth);
+            let mut all: Vec<(usize, f32)> = scores.iter().copied().enumerate().collect();
+            all.sort_by(|a, b| best_first(a, b, &candidates));
+            let expect_overall: Vec<(usize, f32)> = all.iter().copied().take(2 * depth).collect();
+            assert_eq!(ranked.overall, expect_overall, "depth {depth}");
+            for layer in 0..3 {
+                let expect: Vec<(usize, f32)> = all
+                    .iter()
+                    .copied()
+                    .filter(|&(c, _)| model.item_layer(candidates[c]) == layer)
+                    .take(depth)
+                    .collect();
+                assert_eq!(
+                    ranked.by_layer[layer], expect,
+                    "depth {depth} layer {layer}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn trending_popularity_counts_recent_buyers_more() {
+        let day = SECONDS_PER_DAY as i64;
+        // Item 0: three buyers a year ago; item 1: two buyers last week; item 2: nobody.
+        let histories = vec![
+            vec![e(0, 0)],
+            vec![e(0, 0)],
+            vec![e(0, 0), e(1, 358 * day)],
+            vec![e(1, 365 * day)],
+        ];
+        let all_time = popularity(&histories, 3, 0.0);
+        assert!(
+            all_time[0] > all_time[1] && all_time[2] == 0.0,
+            "{all_time:?}"
+        );
+        assert!((all_time[0] - 1.0).abs() < 1e-6);
+        let trending = popularity(&histories, 3, 30.0);
+        assert!(trending[1] > trending[0], "{trending:?}");
+        assert!((trending[1] - 1.0).abs() < 1e-6 && trending[2] == 0.0);
+    }
+
+    #[test]
+    fn an_item_models_columns_read_from_its_rows() {
+        let histories: Vec<Vec<Event>> = (0..20u32)
+            .map(|u| {
+                (0..6)
+                    .filter(|i| (u + i) % 3 != 0)
+                    .map(|i| e(i, 1))
+                    .collect()
+            })
+            .collect();
+        let x = binary_matrix(&histories, 6);
+        let gram = item_gram(&x, 20, 6);
+        for item_model in [
+            ease_matrix(&gram, 6, 3.0).unwrap(),
+            item_cosine(gram.clone(), 6),
+        ] {
+            for to in 0..6 {
+                let column = item_model.column_at(to, 0..6);
+                for (from, value) in column.into_iter().enumerate() {
+                    let direct = item_model.weights[from * 6 + to];
+                    assert!(
+                        (value - direct).abs() < 1e-5,
+                        "{from}→{to}: {value} vs {direct}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -10,8 +10,12 @@ use crate::store::{ItemRow, Store, StoreError, display_name};
 
 /// Where the blend chosen by `strata evaluate` is kept in the project.
 pub const BLEND_KEY: &str = "recommend.blend";
-/// Where the quota power chosen by `strata evaluate` is kept.
+/// Where the free share of the merged list chosen by `strata evaluate` is kept.
 pub const FREE_KEY: &str = "recommend.free_share";
+/// Where popularity's half-life chosen by `strata evaluate` is kept.
+pub const TREND_KEY: &str = "recommend.trend_half_life_days";
+/// Popularity's half-life in days before any evaluation (validation chose it on Online Retail).
+pub const DEFAULT_TREND_HALF_LIFE: f64 = 14.0;
 /// Where the item–item model's λ chosen by `strata evaluate` is kept.
 pub const LAMBDA_KEY: &str = "recommend.lambda";
 /// λ before any evaluation (the one validation chose on both shared datasets).
@@ -55,13 +59,20 @@ pub struct ProjectRecommender {
     item_sublayer: Vec<usize>,
 }
 
-impl ProjectRecommender {
-    /// Loads the latest layer run, the vectors and all histories of `store`.
-    pub fn load(store: &Store, weighting: Weighting) -> Result<Self, RecommendError> {
-        let lambda = store
-            .meta(LAMBDA_KEY)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(DEFAULT_LAMBDA);
+/// Everything a project gives the recommender before any model is fitted.
+struct ProjectData {
+    interactions: Interactions,
+    items: Vec<ItemRow>,
+    layer_names: Vec<String>,
+    vectors: Vec<f32>,
+    dim: usize,
+    item_layer: Vec<usize>,
+    item_sublayer: Vec<usize>,
+}
+
+impl ProjectData {
+    /// The latest layer run, the vectors and all histories of `store`.
+    fn load(store: &Store, weighting: Weighting) -> Result<Self, RecommendError> {
         let path = store.path().display().to_string();
         let run = store
             .latest_layer_run()?
@@ -98,14 +109,6 @@ impl ProjectRecommender {
         if interactions.user_ids.is_empty() {
             return Err(RecommendError::NoHistories { path });
         }
-        let model = Model::fit(
-            &interactions.events,
-            lambda,
-            vectors.clone(),
-            dim,
-            item_layer.clone(),
-            item_sublayer.clone(),
-        );
         let layer_names = run
             .run
             .layers
@@ -113,7 +116,6 @@ impl ProjectRecommender {
             .map(|l| display_name(&l.name))
             .collect();
         Ok(Self {
-            model,
             interactions,
             items,
             layer_names,
@@ -121,6 +123,50 @@ impl ProjectRecommender {
             dim,
             item_layer,
             item_sublayer,
+        })
+    }
+
+    fn catalogue(&self) -> Catalogue<'_> {
+        Catalogue {
+            vectors: &self.vectors,
+            dim: self.dim,
+            item_layer: &self.item_layer,
+            item_sublayer: &self.item_sublayer,
+        }
+    }
+}
+
+impl ProjectRecommender {
+    /// Loads the latest layer run, the vectors and all histories of `store`, and fits the
+    /// model with the settings `strata evaluate` chose (or the defaults).
+    pub fn load(store: &Store, weighting: Weighting) -> Result<Self, RecommendError> {
+        let lambda = store
+            .meta(LAMBDA_KEY)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_LAMBDA);
+        let trend_half_life_days = store
+            .meta(TREND_KEY)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_TREND_HALF_LIFE);
+        let data = ProjectData::load(store, weighting)?;
+        let model = Model::fit(
+            &data.interactions.events,
+            lambda,
+            data.vectors.clone(),
+            data.dim,
+            data.item_layer.clone(),
+            data.item_sublayer.clone(),
+        )
+        .with_trend(&data.interactions.events, trend_half_life_days);
+        Ok(Self {
+            model,
+            interactions: data.interactions,
+            items: data.items,
+            layer_names: data.layer_names,
+            vectors: data.vectors,
+            dim: data.dim,
+            item_layer: data.item_layer,
+            item_sublayer: data.item_sublayer,
         })
     }
 
@@ -159,12 +205,12 @@ impl ProjectRecommender {
     }
 }
 
-/// The quota power `strata evaluate` chose for this project, or 1 (plain proportion).
+/// The free share `strata evaluate` chose for this project, or the default.
 pub fn project_free_share(store: &Store) -> Result<f64, StoreError> {
     Ok(store
         .meta(FREE_KEY)?
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1.0))
+        .unwrap_or(RecommendParams::default().free_share))
 }
 
 /// The blend `strata evaluate` chose for this project, or the default.
@@ -182,16 +228,16 @@ pub fn evaluate_project(
     job: &JobContext,
 ) -> Result<Evaluation, RecommendError> {
     job.progress("loading", 0, 1);
-    let recommender = ProjectRecommender::load(store, params.profile.weighting)?;
-    let evaluation = evaluate(
-        &recommender.interactions.events,
-        &recommender.catalogue(),
-        params,
-        job,
-    )?;
+    // The evaluation fits its own models on each split: no model of all histories here.
+    let data = ProjectData::load(store, params.profile.weighting)?;
+    let evaluation = evaluate(&data.interactions.events, &data.catalogue(), params, job)?;
     let blend = serde_json::to_string(&evaluation.tuned.blend).unwrap_or_default();
     store.set_meta(BLEND_KEY, &blend)?;
     store.set_meta(LAMBDA_KEY, &evaluation.tuned.ease_lambda.to_string())?;
     store.set_meta(FREE_KEY, &evaluation.tuned.free_share.to_string())?;
+    store.set_meta(
+        TREND_KEY,
+        &evaluation.tuned.trend_half_life_days.to_string(),
+    )?;
     Ok(evaluation)
 }
