@@ -8,6 +8,7 @@ pub mod export;
 pub mod gui;
 pub mod import;
 pub mod layers;
+pub mod map;
 pub mod pipeline;
 pub mod recommend;
 pub mod store;

@@ -37,6 +37,17 @@ struct Cli {
     /// Project to open in the desktop app.
     #[arg(long, value_name = "FILE")]
     project: Option<PathBuf>,
+
+    /// View the desktop app starts on (default: the last one shown).
+    #[arg(long, value_enum)]
+    view: Option<StartView>,
+}
+
+/// The desktop app's views, as `--view` names them.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StartView {
+    Import,
+    Map,
 }
 
 #[derive(Subcommand)]
@@ -291,7 +302,13 @@ fn main() -> ExitCode {
     configure_process();
     let cli = Cli::parse();
     let result = match cli.command {
-        None => strata::gui::run(cli.project),
+        None => strata::gui::run(
+            cli.project,
+            cli.view.map(|view| match view {
+                StartView::Import => strata::gui::Tab::Import,
+                StartView::Map => strata::gui::Tab::Map,
+            }),
+        ),
         Some(Command::Import(args)) => import(args),
         Some(Command::Info(args)) => info(args),
         Some(Command::Embed(args)) => embed(args),

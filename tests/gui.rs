@@ -50,7 +50,7 @@ fn create_project_import_fixture_and_see_counts() {
         .type_text(data("shop_items.csv").to_str().unwrap());
     harness.run();
     harness
-        .get_by_role_and_label(Role::Button, "Import")
+        .get_by_role_and_label(Role::Button, "Start import")
         .click();
     step_until(&mut harness, "5 items");
     harness.get_by_label_contains("Imported 5 items and 0 interactions");
@@ -67,7 +67,7 @@ fn create_project_import_fixture_and_see_counts() {
         .type_text(data("shop_interactions.csv").to_str().unwrap());
     harness.run();
     harness
-        .get_by_role_and_label(Role::Button, "Import")
+        .get_by_role_and_label(Role::Button, "Start import")
         .click();
     step_until(&mut harness, "7 interactions");
     harness.get_by_label("3 users");
@@ -95,7 +95,7 @@ fn a_broken_file_shows_the_error_and_imports_nothing() {
         .type_text(bad.to_str().unwrap());
     harness.run();
     harness
-        .get_by_role_and_label(Role::Button, "Import")
+        .get_by_role_and_label(Role::Button, "Start import")
         .click();
     step_until(&mut harness, "0 items");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -148,7 +148,7 @@ fn a_long_import_can_be_cancelled_and_writes_nothing() {
         .type_text(data("online_retail.csv.gz").to_str().unwrap());
     harness.run();
     harness
-        .get_by_role_and_label(Role::Button, "Import")
+        .get_by_role_and_label(Role::Button, "Start import")
         .click();
     harness.step();
     harness.step();
@@ -166,4 +166,66 @@ fn a_long_import_can_be_cancelled_and_writes_nothing() {
     }
     harness.get_by_label("0 items");
     harness.get_by_label("0 interactions");
+}
+
+/// Issue #6: the map tab shows the latest layer run's legend (names and sizes), the share of
+/// variance the axes keep, and the search box counts the titles it highlights.
+#[test]
+fn the_map_shows_the_layers_and_search_highlights_matches() {
+    use strata::embed::{LsaEmbedder, embed_project, item_text};
+    use strata::layers::{LayerParams, layer_project};
+    use strata::pipeline::JobContext;
+    use strata::store::display_name;
+
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("topics.strata");
+    let mut store = strata::store::Store::open(&project).unwrap();
+    common::import(
+        &mut store,
+        strata::import::ImportKind::Items,
+        data("planted_topics.csv"),
+    )
+    .unwrap();
+    let items = store.items().unwrap();
+    let texts: Vec<String> = items.iter().map(item_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let lsa = LsaEmbedder::fit(&refs).unwrap();
+    embed_project(&mut store, &lsa, 64, &JobContext::silent()).unwrap();
+    layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+    let run = store.latest_layer_run().unwrap().unwrap().run;
+    let gardening = items
+        .iter()
+        .filter(|i| i.title.to_lowercase().contains("garden"))
+        .count();
+    drop(store);
+
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.run();
+    harness.get_by_label("Map").click();
+    harness.run();
+    let first = &run.layers[0];
+    step_until(
+        &mut harness,
+        &format!("{} ({})", display_name(&first.name), first.size),
+    );
+    harness.get_by_label_contains(&format!("{} items · PCA axes keep", items.len()));
+    // The raster is drawn on its own thread: step rather than wait for the UI to settle.
+    harness.get_by_label("Search").focus();
+    harness.step();
+    harness.get_by_label("Search").type_text("Garden");
+    assert!(gardening > 0);
+    step_until(&mut harness, &format!("{gardening} matching"));
+    // Shortcuts switch views: Ctrl+I to Import, Ctrl+M back to the map.
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::I]);
+    harness.step();
+    harness.get_by_role_and_label(Role::Button, "Start import");
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::M]);
+    step_until(&mut harness, &format!("{gardening} matching"));
+    // Hiding a layer is a click on its legend entry.
+    harness
+        .get_by_label(&format!("{} ({})", display_name(&first.name), first.size))
+        .click();
+    harness.step();
 }

@@ -2,20 +2,26 @@
 //! handles (the open project, the running job, a pending file dialog).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::command::Command;
 use super::fonts;
 use super::import_panel::ImportPanel;
 use super::jobs::{DialogTarget, JobOutcome, PendingDialog, RunningJob};
+use super::map_panel::MapPanel;
 use super::project_panel::{ProjectPanel, ProjectView};
-use super::settings::Settings;
+use super::settings::{Settings, Tab};
+use crate::map::MapData;
 use crate::store::{ProjectInfo, Store};
 
 /// Live handles: not persisted, not drawn directly.
 #[derive(Default)]
 struct Runtime {
     project: Option<OpenProject>,
+    /// The user's job (an import); one at a time.
     job: Option<RunningJob>,
+    /// Reading the map of the project at this path, beside any user's job.
+    map_job: Option<(PathBuf, RunningJob)>,
     dialog: Option<PendingDialog>,
     /// The last error not tied to a panel, shown in the status bar until dismissed.
     error: Option<String>,
@@ -26,12 +32,23 @@ struct Runtime {
 struct OpenProject {
     store: Store,
     info: ProjectInfo,
+    map: MapState,
+}
+
+/// The open project's map.
+enum MapState {
+    /// To be read when no other job runs.
+    NotLoaded,
+    Loading,
+    /// `None`: the project has no layer run yet.
+    Loaded(Option<Arc<MapData>>),
 }
 
 pub struct StrataApp {
     settings: Settings,
     project_panel: ProjectPanel,
     import_panel: ImportPanel,
+    map_panel: MapPanel,
     runtime: Runtime,
 }
 
@@ -48,12 +65,18 @@ impl StrataApp {
             settings,
             project_panel: ProjectPanel::default(),
             import_panel: ImportPanel::default(),
+            map_panel: MapPanel::default(),
             runtime: Runtime::default(),
         };
         if let Some(path) = reopen {
             app.apply(Command::OpenProject(path), &cc.egui_ctx);
         }
         app
+    }
+
+    /// Shows `tab` in the main area.
+    pub fn show(&mut self, tab: Tab) {
+        self.settings.tab = tab;
     }
 
     fn apply(&mut self, command: Command, ctx: &egui::Context) {
@@ -108,7 +131,12 @@ impl StrataApp {
                     .and_then(|e| serde_json::from_str(&e.report).ok());
                 self.import_panel.report_logged_at = last.map(|e| e.imported_at);
                 self.import_panel.error = None;
-                self.runtime.project = Some(OpenProject { store, info });
+                self.runtime.project = Some(OpenProject {
+                    store,
+                    info,
+                    map: MapState::NotLoaded,
+                });
+                self.map_panel.reset();
                 self.runtime.error = None;
             }
             Err(e) => self.runtime.error = Some(e.to_string()),
@@ -142,20 +170,128 @@ impl StrataApp {
                 }
             }
         }
-        let finished = self.runtime.job.as_mut().and_then(RunningJob::poll);
-        if let Some(outcome) = finished {
+        if let Some(outcome) = self.runtime.job.as_mut().and_then(RunningJob::poll) {
             self.runtime.job = None;
-            match outcome {
-                JobOutcome::Import(Ok((report, info))) => {
-                    self.runtime.status = Some(format!("Imported {}", report.files.join(", ")));
-                    self.import_panel.report = Some(report);
-                    self.import_panel.report_logged_at = None;
-                    if let Some(project) = &mut self.runtime.project {
-                        project.info = info;
-                    }
-                }
-                JobOutcome::Import(Err(e)) => self.import_panel.error = Some(e),
+            self.finished(outcome);
+        }
+        if let Some(outcome) = self
+            .runtime
+            .map_job
+            .as_mut()
+            .and_then(|(_, job)| job.poll())
+        {
+            let read_from = self.runtime.map_job.take().map(|(path, _)| path);
+            let open = self.runtime.project.as_ref().map(|p| p.store.path());
+            // A map read for a project that has since been closed is dropped.
+            if read_from.as_deref() == open {
+                self.finished(outcome);
             }
+        }
+        self.load_map_when_needed(ctx);
+    }
+
+    fn finished(&mut self, outcome: JobOutcome) {
+        match outcome {
+            JobOutcome::Import(Ok((report, info))) => {
+                self.runtime.status = Some(format!("Imported {}", report.files.join(", ")));
+                self.import_panel.report = Some(report);
+                self.import_panel.report_logged_at = None;
+                if let Some(project) = &mut self.runtime.project {
+                    project.info = info;
+                }
+            }
+            JobOutcome::Import(Err(e)) => self.import_panel.error = Some(e),
+            JobOutcome::Map(loaded) => {
+                let map = match loaded {
+                    Ok(map) => map,
+                    Err(e) => {
+                        self.runtime.error = Some(e);
+                        None
+                    }
+                };
+                if let Some(project) = &mut self.runtime.project {
+                    project.map = MapState::Loaded(map.map(Arc::new));
+                }
+                self.map_panel.reset();
+            }
+        }
+    }
+
+    /// Starts reading the open project's map when it has not been read.
+    fn load_map_when_needed(&mut self, ctx: &egui::Context) {
+        let Some(project) = &mut self.runtime.project else {
+            return;
+        };
+        if self.runtime.map_job.is_some() || !matches!(project.map, MapState::NotLoaded) {
+            return;
+        }
+        let path = project.store.path().to_path_buf();
+        match RunningJob::spawn_map_load(ctx, path.clone()) {
+            Ok(job) => {
+                project.map = MapState::Loading;
+                self.runtime.map_job = Some((path, job));
+            }
+            Err(e) => {
+                project.map = MapState::Loaded(None);
+                self.runtime.error = Some(format!("could not start loading the map: {e}"));
+            }
+        }
+    }
+
+    /// Ctrl+O opens a project, Ctrl+I shows Import, Ctrl+M the map, Ctrl+F the map's search
+    /// (⌘ on macOS).
+    fn shortcuts(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let pressed = |ui: &mut egui::Ui, key| {
+            ui.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, key)))
+        };
+        if pressed(ui, Key::O) {
+            commands.push(Command::BrowseProject { create: false });
+        }
+        if pressed(ui, Key::I) {
+            self.settings.tab = Tab::Import;
+        }
+        if pressed(ui, Key::M) {
+            self.settings.tab = Tab::Map;
+        }
+        if pressed(ui, Key::F) {
+            self.settings.tab = Tab::Map;
+            self.map_panel.focus_search();
+        }
+    }
+
+    /// The tab bar and the chosen view.
+    fn main_area_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        ui.horizontal(|ui| {
+            for tab in Tab::ALL {
+                ui.selectable_value(&mut self.settings.tab, tab, tab.label())
+                    .on_hover_text(tab.shortcut());
+            }
+        });
+        ui.separator();
+        match self.settings.tab {
+            Tab::Import => {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.import_panel.ui(
+                        ui,
+                        self.runtime.project.is_some(),
+                        self.runtime.job.as_ref(),
+                        commands,
+                    );
+                });
+            }
+            Tab::Map => match self.runtime.project.as_ref().map(|p| &p.map) {
+                None => {
+                    ui.weak("Open a project to see its map.");
+                }
+                Some(MapState::NotLoaded | MapState::Loading) => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Loading the map…");
+                    });
+                }
+                Some(MapState::Loaded(map)) => self.map_panel.ui(ui, map.as_ref()),
+            },
         }
     }
 
@@ -183,6 +319,7 @@ impl eframe::App for StrataApp {
         let ctx = ui.ctx().clone();
         self.poll_background(&ctx);
         let mut commands = Vec::new();
+        self.shortcuts(ui, &mut commands);
 
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar_ui(ui));
         egui::Panel::left("project_panel")
@@ -198,14 +335,7 @@ impl eframe::App for StrataApp {
                     .ui(ui, open, &self.settings.recent_projects, &mut commands);
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                self.import_panel.ui(
-                    ui,
-                    self.runtime.project.is_some(),
-                    self.runtime.job.as_ref(),
-                    &mut commands,
-                );
-            });
+            self.main_area_ui(ui, &mut commands);
         });
 
         for command in commands {

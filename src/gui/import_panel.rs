@@ -139,7 +139,10 @@ impl ImportPanel {
         } else {
             let source = self.source_text.trim();
             let ready = project_open && !source.is_empty();
-            let button = ui.add_enabled(ready && overrides.is_ok(), egui::Button::new("Import"));
+            let button = ui.add_enabled(
+                ready && overrides.is_ok(),
+                egui::Button::new("Start import"),
+            );
             let button = if project_open {
                 button.on_disabled_hover_text("Type or browse for a file first")
             } else {

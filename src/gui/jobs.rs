@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use crate::import::{ImportError, ImportKind, ImportReport, ImportRequest, run_import};
+use crate::map::MapData;
 use crate::pipeline::{JobContext, Progress};
 use crate::store::{ProjectInfo, Store};
 
@@ -14,6 +15,8 @@ use crate::store::{ProjectInfo, Store};
 pub enum JobOutcome {
     /// The report and the project's new counts, or a sentence saying why nothing was imported.
     Import(Result<(ImportReport, ProjectInfo), String>),
+    /// The map of the project's latest layer run (`None` before the first run).
+    Map(Result<Option<MapData>, String>),
 }
 
 enum JobEvent {
@@ -24,6 +27,8 @@ enum JobEvent {
 /// A job in flight.
 pub struct RunningJob {
     pub title: String,
+    /// The outcome to report if the thread dies without one.
+    lost: fn(String) -> JobOutcome,
     pub progress: Option<Progress>,
     cancel: Arc<AtomicBool>,
     events: Receiver<JobEvent>,
@@ -38,7 +43,8 @@ impl RunningJob {
         request: ImportRequest,
     ) -> std::io::Result<Self> {
         let title = format!("Importing {}", request.path.display());
-        Self::spawn("strata-import", title, ctx, move |job| {
+        let lost = |e| JobOutcome::Import(Err(e));
+        Self::spawn("strata-import", title, lost, ctx, move |job| {
             let failed =
                 |e: &dyn std::fmt::Display| format!("Import failed, nothing was written: {e}");
             let outcome = Store::open(&project)
@@ -58,9 +64,21 @@ impl RunningJob {
         })
     }
 
+    /// Reads the latest layer run of the project at `project` and indexes its points for
+    /// hover, on the thread `strata-map-load`.
+    pub fn spawn_map_load(ctx: &egui::Context, project: PathBuf) -> std::io::Result<Self> {
+        let title = "Loading the map".to_owned();
+        let lost = |e| JobOutcome::Map(Err(e));
+        Self::spawn("strata-map-load", title, lost, ctx, move |_job| {
+            let loaded = Store::open(&project).and_then(|store| MapData::load(&store));
+            JobOutcome::Map(loaded.map_err(|e| format!("could not load the map: {e}")))
+        })
+    }
+
     fn spawn(
         thread_name: &str,
         title: String,
+        lost: fn(String) -> JobOutcome,
         ctx: &egui::Context,
         work: impl FnOnce(&JobContext) -> JobOutcome + Send + 'static,
     ) -> std::io::Result<Self> {
@@ -84,6 +102,7 @@ impl RunningJob {
             })?;
         Ok(Self {
             title,
+            lost,
             progress: None,
             cancel,
             events,
@@ -106,9 +125,7 @@ impl RunningJob {
                 Ok(JobEvent::Done(outcome)) => return Some(*outcome),
                 Err(TryRecvError::Empty) => return None,
                 Err(TryRecvError::Disconnected) => {
-                    return Some(JobOutcome::Import(Err(
-                        "the job stopped unexpectedly".into()
-                    )));
+                    return Some((self.lost)("the job stopped unexpectedly".into()));
                 }
             }
         }

@@ -10,17 +10,19 @@ mod command;
 mod fonts;
 mod import_panel;
 mod jobs;
+mod map_panel;
 mod project_panel;
 mod settings;
 
 pub use app::StrataApp;
 pub use command::Command;
-pub use settings::Settings;
+pub use map_panel::MapPanel;
+pub use settings::{Settings, Tab};
 
 use std::path::PathBuf;
 
-/// Opens the main window and runs until it is closed.
-pub fn run(project: Option<PathBuf>) -> anyhow::Result<()> {
+/// Opens the main window (on `view`, else the last view shown) and runs until it is closed.
+pub fn run(project: Option<PathBuf>, view: Option<Tab>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport: egui::ViewportBuilder::default()
@@ -33,7 +35,13 @@ pub fn run(project: Option<PathBuf>) -> anyhow::Result<()> {
     eframe::run_native(
         "Strata",
         options,
-        Box::new(move |cc| Ok(Box::new(StrataApp::new(cc, project)))),
+        Box::new(move |cc| {
+            let mut app = StrataApp::new(cc, project);
+            if let Some(view) = view {
+                app.show(view);
+            }
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the Strata window: {e}"))
 }

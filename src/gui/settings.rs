@@ -11,6 +11,34 @@ pub struct Settings {
     pub last_project: Option<PathBuf>,
     /// Recently opened projects, newest first.
     pub recent_projects: Vec<PathBuf>,
+    /// The view shown in the middle of the window.
+    pub tab: Tab,
+}
+
+/// The views of the main area.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    #[default]
+    Import,
+    Map,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 2] = [Tab::Import, Tab::Map];
+
+    pub fn shortcut(self) -> &'static str {
+        match self {
+            Tab::Import => "Ctrl+I",
+            Tab::Map => "Ctrl+M; Ctrl+F searches it",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Import => "Import",
+            Tab::Map => "Map",
+        }
+    }
 }
 
 impl Settings {
