@@ -22,6 +22,16 @@ fn step_until(harness: &mut Harness<'_, StrataApp>, label: &str) {
     }
 }
 
+/// Steps the app until a label containing `text` is on screen.
+fn step_until_contains(harness: &mut Harness<'_, StrataApp>, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while harness.query_all_by_label_contains(text).next().is_none() {
+        assert!(Instant::now() < deadline, "nothing with '{text}' appeared");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn create_project_import_fixture_and_see_counts() {
     let dir = tempfile::tempdir().unwrap();
@@ -228,4 +238,47 @@ fn the_map_shows_the_layers_and_search_highlights_matches() {
         .get_by_label(&format!("{} ({})", display_name(&first.name), first.size))
         .click();
     harness.step();
+}
+
+/// Issue #6: the pipeline runs from the window: LSA embedding, then layers, each on its own
+/// thread with a message when done, and the map then shows the new layer run.
+#[test]
+fn the_pipeline_embeds_and_layers_and_the_map_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("topics.strata");
+    let mut store = strata::store::Store::open(&project).unwrap();
+    common::import(
+        &mut store,
+        strata::import::ImportKind::Items,
+        data("planted_topics.csv"),
+    )
+    .unwrap();
+    let items = store.items().unwrap().len();
+    drop(store);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 900.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.run();
+    harness.get_by_label("Map").click();
+    step_until(
+        &mut harness,
+        "No layers yet: run Layers on this project to see its map.",
+    );
+    harness.get_by_label("LSA (no model, weaker)").click();
+    harness.run();
+    harness.get_by_label("1. Embed items").click();
+    step_until_contains(&mut harness, &format!("Embedded {items} items with"));
+    harness.get_by_label("2. Make layers").click();
+    step_until_contains(&mut harness, "layers in");
+    let store = strata::store::Store::open(&project).unwrap();
+    let run = store.latest_layer_run().unwrap().expect("a layer run").run;
+    let first = &run.layers[0];
+    step_until(
+        &mut harness,
+        &format!(
+            "{} ({})",
+            strata::store::display_name(&first.name),
+            first.size
+        ),
+    );
 }

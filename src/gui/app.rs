@@ -7,8 +7,10 @@ use std::sync::Arc;
 use super::command::Command;
 use super::fonts;
 use super::import_panel::ImportPanel;
+use super::jobs::Step;
 use super::jobs::{DialogTarget, JobOutcome, PendingDialog, RunningJob};
 use super::map_panel::MapPanel;
+use super::pipeline_panel::PipelinePanel;
 use super::project_panel::{ProjectPanel, ProjectView};
 use super::settings::{Settings, Tab};
 use crate::map::MapData;
@@ -49,6 +51,7 @@ pub struct StrataApp {
     project_panel: ProjectPanel,
     import_panel: ImportPanel,
     map_panel: MapPanel,
+    pipeline_panel: PipelinePanel,
     runtime: Runtime,
 }
 
@@ -61,13 +64,19 @@ impl StrataApp {
             .and_then(|s| eframe::get_value(s, Settings::STORAGE_KEY))
             .unwrap_or_default();
         let reopen = project.or_else(|| settings.last_project.clone().filter(|p| p.is_file()));
+        let folder_text = match &settings.model {
+            super::settings::ModelChoice::Folder(dir) => dir.display().to_string(),
+            _ => String::new(),
+        };
         let mut app = Self {
             settings,
             project_panel: ProjectPanel::default(),
             import_panel: ImportPanel::default(),
             map_panel: MapPanel::default(),
+            pipeline_panel: PipelinePanel::default(),
             runtime: Runtime::default(),
         };
+        app.pipeline_panel.folder_text = folder_text;
         if let Some(path) = reopen {
             app.apply(Command::OpenProject(path), &cc.egui_ctx);
         }
@@ -111,11 +120,37 @@ impl StrataApp {
                     Err(e) => self.runtime.error = Some(format!("could not start the import: {e}")),
                 }
             }
+            Command::StartEmbed(model) => {
+                self.start_job(|ctx, path| RunningJob::spawn_embed(ctx, path, model), ctx);
+            }
+            Command::StartLayers => self.start_job(RunningJob::spawn_layers, ctx),
             Command::CancelJob => {
                 if let Some(job) = &self.runtime.job {
                     job.cancel();
                 }
             }
+        }
+    }
+
+    /// Starts a pipeline step on the open project, unless a job runs.
+    fn start_job(
+        &mut self,
+        spawn: impl FnOnce(&egui::Context, PathBuf) -> std::io::Result<RunningJob>,
+        ctx: &egui::Context,
+    ) {
+        let Some(project) = &self.runtime.project else {
+            self.runtime.error = Some("Open or create a project first.".into());
+            return;
+        };
+        if self.runtime.job.is_some() {
+            return;
+        }
+        match spawn(ctx, project.store.path().to_path_buf()) {
+            Ok(job) => {
+                self.pipeline_panel.last = None;
+                self.runtime.job = Some(job);
+            }
+            Err(e) => self.runtime.error = Some(format!("could not start the job: {e}")),
         }
     }
 
@@ -201,6 +236,16 @@ impl StrataApp {
                 }
             }
             JobOutcome::Import(Err(e)) => self.import_panel.error = Some(e),
+            JobOutcome::Step(step, said) => {
+                if step == Step::Layers && said.is_ok() {
+                    // A new layer run: read its map.
+                    if let Some(project) = &mut self.runtime.project {
+                        project.map = MapState::NotLoaded;
+                    }
+                }
+                self.runtime.status = said.as_ref().ok().cloned();
+                self.pipeline_panel.last = Some((step, said));
+            }
             JobOutcome::Map(loaded) => {
                 let map = match loaded {
                     Ok(map) => map,
@@ -333,6 +378,14 @@ impl eframe::App for StrataApp {
                 });
                 self.project_panel
                     .ui(ui, open, &self.settings.recent_projects, &mut commands);
+                ui.separator();
+                self.pipeline_panel.ui(
+                    ui,
+                    &mut self.settings.model,
+                    self.runtime.project.is_some(),
+                    self.runtime.job.as_ref(),
+                    &mut commands,
+                );
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {
             self.main_area_ui(ui, &mut commands);

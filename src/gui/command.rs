@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use super::settings::ModelChoice;
 use crate::import::{ImportKind, ImportRequest};
 
 /// What a panel asks the app to do; applied after the frame is drawn.
@@ -13,6 +14,10 @@ pub enum Command {
     BrowseImportSource(ImportKind),
     /// Run an import on a background thread.
     StartImport(ImportRequest),
+    /// Embed every item of the open project with this model, on a background thread.
+    StartEmbed(ModelChoice),
+    /// Split the open project's catalogue into layers, on a background thread.
+    StartLayers,
     /// Ask the running job to stop.
     CancelJob,
 }

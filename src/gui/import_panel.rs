@@ -2,7 +2,7 @@
 //! the import in the background, then read its report.
 
 use super::command::Command;
-use super::jobs::RunningJob;
+use super::jobs::{JobKind, RunningJob};
 use super::project_panel::thousands;
 use crate::import::{ColumnOverride, ImportKind, ImportReport, ImportRequest};
 
@@ -118,7 +118,7 @@ impl ImportPanel {
         }
         ui.add_space(6.0);
 
-        if let Some(job) = job {
+        if let Some(job) = job.filter(|j| j.kind == JobKind::Import) {
             ui.horizontal(|ui| {
                 let (fraction, stage) = job
                     .progress

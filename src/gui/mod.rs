@@ -11,13 +11,14 @@ mod fonts;
 mod import_panel;
 mod jobs;
 mod map_panel;
+mod pipeline_panel;
 mod project_panel;
 mod settings;
 
 pub use app::StrataApp;
 pub use command::Command;
 pub use map_panel::MapPanel;
-pub use settings::{Settings, Tab};
+pub use settings::{ModelChoice, Settings, Tab};
 
 use std::path::PathBuf;
 

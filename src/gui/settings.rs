@@ -13,6 +13,21 @@ pub struct Settings {
     pub recent_projects: Vec<PathBuf>,
     /// The view shown in the middle of the window.
     pub tab: Tab,
+    /// Which model embeds the items.
+    pub model: ModelChoice,
+}
+
+/// Which model embeds the items.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelChoice {
+    /// all-MiniLM-L6-v2 from `$STRATA_MODEL_DIR` or the Hugging Face cache (downloaded when
+    /// missing); the LSA fallback, with a warning, when it cannot be found.
+    #[default]
+    Default,
+    /// A folder with config.json, tokenizer.json and model.safetensors.
+    Folder(PathBuf),
+    /// TF-IDF + SVD over the catalogue's words: no model needed, weaker.
+    Lsa,
 }
 
 /// The views of the main area.
