@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use egui::{Event, PointerButton, Pos2, RawInput, Rect, pos2, vec2};
-use strata::gui::MapPanel;
+use strata::gui::{MapPanel, UserOverlay};
 use strata::map::{
     LegendLayer, LegendSublayer, MapData, MapView, layer_colour, rasterize, sublayer_colour,
 };
@@ -105,7 +105,9 @@ fn frames(
     for frame in 0..frames {
         let time = ctx.input(|i| i.time) + 1.0 / 60.0;
         let started = Instant::now();
-        let output = ctx.run_ui(input(events(frame), time), |ui| panel.ui(ui, Some(data)));
+        let output = ctx.run_ui(input(events(frame), time), |ui| {
+            panel.ui(ui, Some(data), &UserOverlay::default());
+        });
         let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
         std::hint::black_box(primitives);
         times.push(started.elapsed().as_secs_f64() * 1e3);

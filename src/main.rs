@@ -48,6 +48,7 @@ struct Cli {
 enum StartView {
     Import,
     Map,
+    Users,
 }
 
 #[derive(Subcommand)]
@@ -307,6 +308,7 @@ fn main() -> ExitCode {
             cli.view.map(|view| match view {
                 StartView::Import => strata::gui::Tab::Import,
                 StartView::Map => strata::gui::Tab::Map,
+                StartView::Users => strata::gui::Tab::Users,
             }),
         ),
         Some(Command::Import(args)) => import(args),

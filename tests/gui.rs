@@ -282,3 +282,52 @@ fn the_pipeline_embeds_and_layers_and_the_map_follows() {
         ),
     );
 }
+
+/// Issue #6: the Users view lists users; selecting one shows their layers, the merged list and
+/// per-layer tables with reasons, and the map overlays their history and recommendations.
+#[test]
+fn selecting_a_user_shows_their_layers_recommendations_and_map_overlay() {
+    use strata::embed::{LsaEmbedder, embed_project, item_text};
+    use strata::layers::{LayerParams, layer_project};
+    use strata::pipeline::JobContext;
+
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("shop.strata");
+    let mut store = strata::store::Store::open(&project).unwrap();
+    common::import(
+        &mut store,
+        strata::import::ImportKind::Items,
+        data("shop_items.csv"),
+    )
+    .unwrap();
+    common::import(
+        &mut store,
+        strata::import::ImportKind::Interactions,
+        data("shop_interactions.csv"),
+    )
+    .unwrap();
+    let texts: Vec<String> = store.items().unwrap().iter().map(item_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let lsa = LsaEmbedder::fit(&refs).unwrap();
+    embed_project(&mut store, &lsa, 64, &JobContext::silent()).unwrap();
+    layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+    drop(store);
+
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 900.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.run();
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::U]);
+    step_until(&mut harness, "3 of 3 users");
+    harness.get_by_label("u1").click();
+    step_until(&mut harness, "User u1");
+    harness.get_by_label("Recommended (merged list)");
+    assert!(harness.query_all_by_label("because of").next().is_some());
+    assert!(
+        harness.query_all_by_label_contains("%").next().is_some(),
+        "strength bars"
+    );
+    // u1 has 3 distinct items: the map overlays them.
+    harness.get_by_label("Map").click();
+    step_until_contains(&mut harness, "history (3)");
+}

@@ -13,6 +13,7 @@ use super::map_panel::MapPanel;
 use super::pipeline_panel::PipelinePanel;
 use super::project_panel::{ProjectPanel, ProjectView};
 use super::settings::{Settings, Tab};
+use super::users_panel::{LoadedRecommender, UsersPanel};
 use crate::map::MapData;
 use crate::store::{ProjectInfo, Store};
 
@@ -24,6 +25,8 @@ struct Runtime {
     job: Option<RunningJob>,
     /// Reading the map of the project at this path, beside any user's job.
     map_job: Option<(PathBuf, RunningJob)>,
+    /// Loading the recommender of the project at this path.
+    users_job: Option<(PathBuf, RunningJob)>,
     dialog: Option<PendingDialog>,
     /// The last error not tied to a panel, shown in the status bar until dismissed.
     error: Option<String>,
@@ -34,16 +37,17 @@ struct Runtime {
 struct OpenProject {
     store: Store,
     info: ProjectInfo,
-    map: MapState,
+    /// `None` when the project has no layer run yet.
+    map: Loadable<Option<Arc<MapData>>>,
+    /// The recommender, or why there is none yet (read when the Users view is first shown).
+    users: Loadable<Result<Arc<LoadedRecommender>, String>>,
 }
 
-/// The open project's map.
-enum MapState {
-    /// To be read when no other job runs.
+/// Something read from the project off the UI thread.
+enum Loadable<T> {
     NotLoaded,
     Loading,
-    /// `None`: the project has no layer run yet.
-    Loaded(Option<Arc<MapData>>),
+    Loaded(T),
 }
 
 pub struct StrataApp {
@@ -52,6 +56,7 @@ pub struct StrataApp {
     import_panel: ImportPanel,
     map_panel: MapPanel,
     pipeline_panel: PipelinePanel,
+    users_panel: UsersPanel,
     runtime: Runtime,
 }
 
@@ -74,6 +79,7 @@ impl StrataApp {
             import_panel: ImportPanel::default(),
             map_panel: MapPanel::default(),
             pipeline_panel: PipelinePanel::default(),
+            users_panel: UsersPanel::default(),
             runtime: Runtime::default(),
         };
         app.pipeline_panel.folder_text = folder_text;
@@ -169,9 +175,11 @@ impl StrataApp {
                 self.runtime.project = Some(OpenProject {
                     store,
                     info,
-                    map: MapState::NotLoaded,
+                    map: Loadable::NotLoaded,
+                    users: Loadable::NotLoaded,
                 });
                 self.map_panel.reset();
+                self.users_panel.reset();
                 self.runtime.error = None;
             }
             Err(e) => self.runtime.error = Some(e.to_string()),
@@ -209,20 +217,18 @@ impl StrataApp {
             self.runtime.job = None;
             self.finished(outcome);
         }
-        if let Some(outcome) = self
-            .runtime
-            .map_job
-            .as_mut()
-            .and_then(|(_, job)| job.poll())
-        {
-            let read_from = self.runtime.map_job.take().map(|(path, _)| path);
+        let reads = [
+            take_finished(&mut self.runtime.map_job),
+            take_finished(&mut self.runtime.users_job),
+        ];
+        for (read_from, outcome) in reads.into_iter().flatten() {
             let open = self.runtime.project.as_ref().map(|p| p.store.path());
-            // A map read for a project that has since been closed is dropped.
-            if read_from.as_deref() == open {
+            // What was read for a project that has since been closed is dropped.
+            if open == Some(read_from.as_path()) {
                 self.finished(outcome);
             }
         }
-        self.load_map_when_needed(ctx);
+        self.load_when_needed(ctx);
     }
 
     fn finished(&mut self, outcome: JobOutcome) {
@@ -238,10 +244,12 @@ impl StrataApp {
             JobOutcome::Import(Err(e)) => self.import_panel.error = Some(e),
             JobOutcome::Step(step, said) => {
                 if step == Step::Layers && said.is_ok() {
-                    // A new layer run: read its map.
+                    // A new layer run: read its map and fit its recommender again.
                     if let Some(project) = &mut self.runtime.project {
-                        project.map = MapState::NotLoaded;
+                        project.map = Loadable::NotLoaded;
+                        project.users = Loadable::NotLoaded;
                     }
+                    self.users_panel.reset();
                 }
                 self.runtime.status = said.as_ref().ok().cloned();
                 self.pipeline_panel.last = Some((step, said));
@@ -255,30 +263,51 @@ impl StrataApp {
                     }
                 };
                 if let Some(project) = &mut self.runtime.project {
-                    project.map = MapState::Loaded(map.map(Arc::new));
+                    project.map = Loadable::Loaded(map.map(Arc::new));
                 }
                 self.map_panel.reset();
+            }
+            JobOutcome::Users(loaded) => {
+                if let Some(project) = &mut self.runtime.project {
+                    project.users = Loadable::Loaded(loaded.map(Arc::new));
+                }
+                self.users_panel.reset();
             }
         }
     }
 
-    /// Starts reading the open project's map when it has not been read.
-    fn load_map_when_needed(&mut self, ctx: &egui::Context) {
+    /// Starts reading the open project's map when it has not been read, and its recommender
+    /// when the Users view wants it.
+    fn load_when_needed(&mut self, ctx: &egui::Context) {
         let Some(project) = &mut self.runtime.project else {
             return;
         };
-        if self.runtime.map_job.is_some() || !matches!(project.map, MapState::NotLoaded) {
-            return;
-        }
         let path = project.store.path().to_path_buf();
-        match RunningJob::spawn_map_load(ctx, path.clone()) {
-            Ok(job) => {
-                project.map = MapState::Loading;
-                self.runtime.map_job = Some((path, job));
+        if self.runtime.map_job.is_none() && matches!(project.map, Loadable::NotLoaded) {
+            match RunningJob::spawn_map_load(ctx, path.clone()) {
+                Ok(job) => {
+                    project.map = Loadable::Loading;
+                    self.runtime.map_job = Some((path.clone(), job));
+                }
+                Err(e) => {
+                    project.map = Loadable::Loaded(None);
+                    self.runtime.error = Some(format!("could not start loading the map: {e}"));
+                }
             }
-            Err(e) => {
-                project.map = MapState::Loaded(None);
-                self.runtime.error = Some(format!("could not start loading the map: {e}"));
+        }
+        let wanted = self.settings.tab == Tab::Users && self.runtime.job.is_none();
+        if wanted
+            && self.runtime.users_job.is_none()
+            && matches!(project.users, Loadable::NotLoaded)
+        {
+            match RunningJob::spawn_users_load(ctx, path.clone()) {
+                Ok(job) => {
+                    project.users = Loadable::Loading;
+                    self.runtime.users_job = Some((path, job));
+                }
+                Err(e) => {
+                    project.users = Loadable::Loaded(Err(format!("could not start loading: {e}")));
+                }
             }
         }
     }
@@ -298,6 +327,9 @@ impl StrataApp {
         }
         if pressed(ui, Key::M) {
             self.settings.tab = Tab::Map;
+        }
+        if pressed(ui, Key::U) {
+            self.settings.tab = Tab::Users;
         }
         if pressed(ui, Key::F) {
             self.settings.tab = Tab::Map;
@@ -325,17 +357,33 @@ impl StrataApp {
                     );
                 });
             }
-            Tab::Map => match self.runtime.project.as_ref().map(|p| &p.map) {
+            Tab::Map => {
+                let project = self.runtime.project.as_ref();
+                let overlay = project
+                    .and_then(|p| match &p.users {
+                        Loadable::Loaded(Ok(loaded)) => self.users_panel.overlay(loaded),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                match project.map(|p| &p.map) {
+                    None => {
+                        ui.weak("Open a project to see its map.");
+                    }
+                    Some(Loadable::NotLoaded | Loadable::Loading) => loading_ui(ui, "the map"),
+                    Some(Loadable::Loaded(map)) => {
+                        self.map_panel.ui(ui, map.as_ref(), &overlay);
+                    }
+                }
+            }
+            Tab::Users => match self.runtime.project.as_ref().map(|p| &p.users) {
                 None => {
-                    ui.weak("Open a project to see its map.");
+                    ui.weak("Open a project to see its users.");
                 }
-                Some(MapState::NotLoaded | MapState::Loading) => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("Loading the map…");
-                    });
+                Some(Loadable::NotLoaded | Loadable::Loading) => loading_ui(ui, "the users"),
+                Some(Loadable::Loaded(Err(why))) => {
+                    ui.colored_label(ui.visuals().error_fg_color, why);
                 }
-                Some(MapState::Loaded(map)) => self.map_panel.ui(ui, map.as_ref()),
+                Some(Loadable::Loaded(Ok(loaded))) => self.users_panel.ui(ui, loaded),
             },
         }
     }
@@ -357,6 +405,20 @@ impl StrataApp {
             }
         });
     }
+}
+
+/// The outcome of a finished read, with the project it was read from; the slot is emptied.
+fn take_finished(slot: &mut Option<(PathBuf, RunningJob)>) -> Option<(PathBuf, JobOutcome)> {
+    let outcome = slot.as_mut().and_then(|(_, job)| job.poll())?;
+    slot.take().map(|(path, _)| (path, outcome))
+}
+
+/// A spinner while `what` is read off the UI thread.
+fn loading_ui(ui: &mut egui::Ui, what: &str) {
+    ui.horizontal(|ui| {
+        ui.spinner();
+        ui.label(format!("Loading {what}…"));
+    });
 }
 
 impl eframe::App for StrataApp {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 
 use super::settings::ModelChoice;
+use super::users_panel::LoadedRecommender;
 use crate::embed::resolve::{ModelQuery, resolve};
 use crate::embed::{
     BertSentenceEmbedder, EmbedError, LsaEmbedder, ProjectEmbedError, embed_project, item_text,
@@ -15,6 +16,7 @@ use crate::import::{ImportError, ImportKind, ImportReport, ImportRequest, run_im
 use crate::layers::{LayerError, LayerParams, ProjectLayerError, layer_project};
 use crate::map::MapData;
 use crate::pipeline::{JobContext, Progress};
+use crate::recommend::{ProfileParams, ProjectRecommender, Weighting, project_params};
 use crate::store::{ProjectInfo, Store};
 
 /// What a finished job produced.
@@ -25,6 +27,8 @@ pub enum JobOutcome {
     Map(Result<Option<MapData>, String>),
     /// A pipeline step: what it did, or why it failed.
     Step(Step, Result<String, String>),
+    /// The project's recommender, or why there is none yet.
+    Users(Result<LoadedRecommender, String>),
 }
 
 /// The pipeline's steps.
@@ -39,6 +43,7 @@ pub enum Step {
 pub enum JobKind {
     Import,
     Map,
+    Users,
     Step(Step),
 }
 
@@ -111,6 +116,39 @@ impl RunningJob {
             move |_job| {
                 let loaded = Store::open(&project).and_then(|store| MapData::load(&store));
                 JobOutcome::Map(loaded.map_err(|e| format!("could not load the map: {e}")))
+            },
+        )
+    }
+
+    /// Loads the project's histories and fits its recommender on the thread
+    /// `strata-recommender`.
+    pub fn spawn_users_load(ctx: &egui::Context, project: PathBuf) -> std::io::Result<Self> {
+        let lost = |e| JobOutcome::Users(Err(e));
+        let title = "Loading the users".to_owned();
+        Self::spawn(
+            JobKind::Users,
+            "strata-recommender",
+            title,
+            lost,
+            ctx,
+            move |_job| {
+                let loaded = Store::open(&project)
+                    .map_err(|e| e.to_string())
+                    .and_then(|store| {
+                        let profile = ProfileParams {
+                            weighting: Weighting::One,
+                            ..ProfileParams::default()
+                        };
+                        let params = project_params(&store, profile).map_err(|e| e.to_string())?;
+                        let recommender =
+                            ProjectRecommender::load(&store, params.profile.weighting)
+                                .map_err(|e| e.to_string())?;
+                        Ok(LoadedRecommender {
+                            recommender,
+                            params,
+                        })
+                    });
+                JobOutcome::Users(loaded)
             },
         )
     }

@@ -12,12 +12,17 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use egui::{Color32, ColorImage, Sense, TextureHandle, TextureOptions, Vec2};
 
+use super::users_panel::UserOverlay;
 use crate::map::{Highlight, MapData, MapView, rasterize};
 
 /// Pixels around the pointer in which hover finds a point.
 const HOVER_RADIUS: f32 = 6.0;
 /// Search matches, drawn on top of the dimmed map.
 const MATCH_COLOUR: [u8; 4] = [255, 210, 0, 255];
+/// The selected user's history.
+const HISTORY_COLOUR: [u8; 4] = [240, 240, 240, 255];
+/// The selected user's recommendations.
+const RECOMMENDED_COLOUR: [u8; 4] = [0, 200, 255, 255];
 
 /// What the texture shows; a new raster is drawn when this changes.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +31,7 @@ struct Drawn {
     /// `colours[layer][sublayer]`, transparent where hidden.
     colours: Vec<Vec<[u8; 4]>>,
     query: String,
+    overlay: UserOverlay,
     point_size: usize,
 }
 
@@ -69,7 +75,7 @@ impl MapPanel {
         };
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, data: Option<&Arc<MapData>>) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, data: Option<&Arc<MapData>>, overlay: &UserOverlay) {
         let Some(data) = data else {
             ui.weak("No layers yet: run Layers on this project to see its map.");
             return;
@@ -85,12 +91,12 @@ impl MapPanel {
             self.matches = data.search(&self.search);
             self.matched_query = self.search.clone();
         }
-        self.toolbar_ui(ui, data);
+        self.toolbar_ui(ui, data, overlay);
         egui::Panel::right("map_legend")
             .resizable(true)
             .default_size(240.0)
             .show(ui, |ui| self.legend_ui(ui, data));
-        egui::CentralPanel::default_margins().show(ui, |ui| self.canvas_ui(ui, data));
+        egui::CentralPanel::default_margins().show(ui, |ui| self.canvas_ui(ui, data, overlay));
     }
 
     /// Takes a finished raster, and starts the next one when the texture is not what `wanted`
@@ -126,23 +132,24 @@ impl MapPanel {
         } else {
             self.matches.clone()
         };
+        let overlay = wanted.overlay.clone();
         let started = std::thread::Builder::new()
             .name("strata-map-raster".into())
             .spawn(move || {
-                let highlights = [Highlight {
-                    items: &matches,
-                    colour: MATCH_COLOUR,
-                }];
-                let highlights = if matches.is_empty() {
-                    &highlights[..0]
-                } else {
-                    &highlights[..]
-                };
+                let highlights: Vec<Highlight<'_>> = [
+                    (&overlay.history, HISTORY_COLOUR),
+                    (&overlay.recommended, RECOMMENDED_COLOUR),
+                    (&matches, MATCH_COLOUR),
+                ]
+                .into_iter()
+                .filter(|(items, _)| !items.is_empty())
+                .map(|(items, colour)| Highlight { items, colour })
+                .collect();
                 let raster = rasterize(
                     &data.points,
                     &drawn.view,
                     &drawn.colours,
-                    highlights,
+                    &highlights,
                     drawn.point_size,
                 );
                 let pixels = raster
@@ -165,7 +172,7 @@ impl MapPanel {
         }
     }
 
-    fn toolbar_ui(&mut self, ui: &mut egui::Ui, data: &MapData) {
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui, data: &MapData, overlay: &UserOverlay) {
         ui.horizontal(|ui| {
             let label = ui.label("Search");
             let search = ui
@@ -187,6 +194,16 @@ impl MapPanel {
                 .clicked()
             {
                 self.view = None;
+            }
+            if !overlay.history.is_empty() {
+                ui.label(
+                    egui::RichText::new(format!("■ history ({})", overlay.history.len()))
+                        .color(colour(HISTORY_COLOUR)),
+                );
+                ui.label(
+                    egui::RichText::new(format!("■ recommended ({})", overlay.recommended.len()))
+                        .color(colour(RECOMMENDED_COLOUR)),
+                );
             }
             let [x, y] = data.explained_variance;
             ui.weak(format!(
@@ -255,7 +272,7 @@ impl MapPanel {
             .collect()
     }
 
-    fn canvas_ui(&mut self, ui: &mut egui::Ui, data: &Arc<MapData>) {
+    fn canvas_ui(&mut self, ui: &mut egui::Ui, data: &Arc<MapData>, overlay: &UserOverlay) {
         let (rect, response) = ui.allocate_exact_size(
             ui.available_size().max(Vec2::splat(16.0)),
             Sense::click_and_drag(),
@@ -293,6 +310,7 @@ impl MapPanel {
             view,
             colours: self.visible_colours(data),
             query: self.matched_query.clone(),
+            overlay: overlay.clone(),
             point_size,
         };
         self.update_texture(ui.ctx(), data, &wanted);
@@ -346,6 +364,10 @@ fn item_tooltip_ui(ui: &mut egui::Ui, data: &MapData, item: u32) {
             ui.label(format!("Sub-layer {}: {}", s + 1, sub.name));
         }
     }
+}
+
+fn colour([r, g, b, a]: [u8; 4]) -> Color32 {
+    Color32::from_rgba_premultiplied(r, g, b, a)
 }
 
 /// A small square of `colour`.

@@ -14,11 +14,13 @@ mod map_panel;
 mod pipeline_panel;
 mod project_panel;
 mod settings;
+mod users_panel;
 
 pub use app::StrataApp;
 pub use command::Command;
 pub use map_panel::MapPanel;
 pub use settings::{ModelChoice, Settings, Tab};
+pub use users_panel::UserOverlay;
 
 use std::path::PathBuf;
 

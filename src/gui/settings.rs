@@ -36,15 +36,17 @@ pub enum Tab {
     #[default]
     Import,
     Map,
+    Users,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 2] = [Tab::Import, Tab::Map];
+    pub const ALL: [Tab; 3] = [Tab::Import, Tab::Map, Tab::Users];
 
     pub fn shortcut(self) -> &'static str {
         match self {
             Tab::Import => "Ctrl+I",
             Tab::Map => "Ctrl+M; Ctrl+F searches it",
+            Tab::Users => "Ctrl+U",
         }
     }
 
@@ -52,6 +54,7 @@ impl Tab {
         match self {
             Tab::Import => "Import",
             Tab::Map => "Map",
+            Tab::Users => "Users",
         }
     }
 }

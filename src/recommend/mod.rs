@@ -19,5 +19,5 @@ pub use model::{
 };
 pub use project::{
     BLEND_KEY, ProjectRecommender, RecommendError, evaluate_project, project_blend,
-    project_free_share,
+    project_free_share, project_params,
 };

@@ -3,7 +3,7 @@
 
 use super::data::{Interactions, RawInteraction, Weighting};
 use super::evaluate::{Catalogue, Evaluation, evaluate};
-use super::model::{Blend, Model, RecommendParams, UserRecommendations};
+use super::model::{Blend, Model, ProfileParams, RecommendParams, UserRecommendations};
 use crate::layers::{ProjectLayerError, project_vectors};
 use crate::pipeline::{Cancelled, JobContext};
 use crate::store::{ItemRow, Store, StoreError, display_name};
@@ -203,6 +203,20 @@ impl ProjectRecommender {
             item_sublayer: &self.item_sublayer,
         }
     }
+}
+
+/// Settings for a project's lists: the blend and free share `strata evaluate` chose (or the
+/// defaults), with `profile`.
+pub fn project_params(
+    store: &Store,
+    profile: ProfileParams,
+) -> Result<RecommendParams, StoreError> {
+    Ok(RecommendParams {
+        profile,
+        blend: project_blend(store)?,
+        free_share: project_free_share(store)?,
+        ..RecommendParams::default()
+    })
 }
 
 /// The free share `strata evaluate` chose for this project, or the default.
