@@ -3,6 +3,7 @@
 //!
 //! Nothing here outside [`gui`] knows that a user interface exists.
 
+pub mod demo;
 pub mod embed;
 pub mod export;
 pub mod gui;

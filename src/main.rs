@@ -13,7 +13,7 @@ use strata::embed::{
     BertSentenceEmbedder, EmbedError, Embedder, LsaEmbedder, configure_process, embed_all,
     embed_project, embed_workers, item_text,
 };
-use strata::export::{Cell, write_csv};
+use strata::export::{write_item_layers, write_layer_list, write_recommendations};
 use strata::import::{ColumnOverride, ImportKind, ImportRequest, run_import};
 use strata::layers::{LayerParams, layer_project};
 use strata::pipeline::{JobContext, Progress};
@@ -41,6 +41,10 @@ struct Cli {
     /// View the desktop app starts on (default: the last one shown).
     #[arg(long, value_enum)]
     view: Option<StartView>,
+
+    /// Open the desktop app on the demo shop, built afresh (as its "Open demo" button does).
+    #[arg(long, conflicts_with = "project")]
+    demo: bool,
 }
 
 /// The desktop app's views, as `--view` names them.
@@ -49,6 +53,7 @@ enum StartView {
     Import,
     Map,
     Users,
+    Quality,
 }
 
 #[derive(Subcommand)]
@@ -185,6 +190,8 @@ struct LayerArgs {
 enum ExportCommand {
     /// One row per item: item_id,title,layer,layer_name,sublayer,sublayer_name,x,y (latest run).
     Layers(ExportArgs),
+    /// One row per layer and sub-layer: layer,sublayer,name,size,silhouette,share (latest run).
+    LayerList(ExportArgs),
     /// One row per recommendation:
     /// user_id,layer,layer_name,rank,item_id,title,score,reason_item_id.
     Recommendations(ExportRecommendationsArgs),
@@ -305,10 +312,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => strata::gui::run(
             cli.project,
+            cli.demo,
             cli.view.map(|view| match view {
                 StartView::Import => strata::gui::Tab::Import,
                 StartView::Map => strata::gui::Tab::Map,
                 StartView::Users => strata::gui::Tab::Users,
+                StartView::Quality => strata::gui::Tab::Quality,
             }),
         ),
         Some(Command::Import(args)) => import(args),
@@ -319,6 +328,7 @@ fn main() -> ExitCode {
         Some(Command::Recommend(args)) => recommend(args),
         Some(Command::Evaluate(args)) => evaluate(args),
         Some(Command::Export(ExportCommand::Layers(args))) => export_layers(args),
+        Some(Command::Export(ExportCommand::LayerList(args))) => export_layer_list(args),
         Some(Command::Export(ExportCommand::Recommendations(args))) => export_recommendations(args),
     };
     match result {
@@ -638,40 +648,18 @@ fn layer(args: LayerArgs) -> anyhow::Result<()> {
 
 fn export_layers(args: ExportArgs) -> anyhow::Result<()> {
     let store = open(&args.project.project)?;
-    let latest = store.latest_layer_run()?.with_context(|| {
-        format!(
-            "{}: no layer run yet; run `strata layer` first",
-            store.path().display()
-        )
-    })?;
-    let rows = store.item_layer_rows(latest.run_id)?;
-    let count = write_csv(
-        &args.out,
-        &[
-            "item_id",
-            "title",
-            "layer",
-            "layer_name",
-            "sublayer",
-            "sublayer_name",
-            "x",
-            "y",
-        ],
-        rows.iter().map(|r| {
-            vec![
-                Cell::Text(&r.item_id),
-                Cell::Text(&r.title),
-                Cell::Int(r.layer),
-                Cell::Text(&r.layer_name),
-                Cell::Int(r.sublayer),
-                Cell::Text(&r.sublayer_name),
-                Cell::Float(r.x),
-                Cell::Float(r.y),
-            ]
-        }),
-        args.bom,
-    )?;
+    let count = write_item_layers(&store, &args.out, args.bom)?;
     eprintln!("wrote {count} items to {}", args.out.display());
+    Ok(())
+}
+
+fn export_layer_list(args: ExportArgs) -> anyhow::Result<()> {
+    let store = open(&args.project.project)?;
+    let count = write_layer_list(&store, &args.out, args.bom)?;
+    eprintln!(
+        "wrote {count} layers and sub-layers to {}",
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -845,81 +833,27 @@ fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One exported recommendation.
-struct RecommendationRow {
-    user_id: String,
-    layer: i64,
-    layer_name: String,
-    rank: i64,
-    item_id: String,
-    title: String,
-    score: f64,
-    reason_item_id: String,
-}
-
 fn export_recommendations(args: ExportRecommendationsArgs) -> anyhow::Result<()> {
     let store = open(&args.export.project.project)?;
     let params = recommend_params(&store, &args.profile, args.per_layer)?;
     let recommender = ProjectRecommender::load(&store, params.profile.weighting)?;
-    let users: Vec<(String, UserRecommendations)> = match &args.user {
-        Some(user) => vec![(user.clone(), recommender.for_user(&store, user, &params)?)],
+    let users: Vec<(usize, UserRecommendations)> = match &args.user {
+        Some(user) => {
+            // An unknown user is an error here, so the index is there.
+            let lists = recommender.for_user(&store, user, &params)?;
+            let index = recommender.interactions.user_index(user);
+            index.map(|u| (u, lists)).into_iter().collect()
+        }
         None => recommender
-            .interactions
-            .user_ids
-            .iter()
-            .cloned()
-            .zip(recommender.for_all(&params))
+            .for_all(&params)
+            .into_iter()
+            .enumerate()
             .collect(),
     };
-    let item = |i: u32| &recommender.items[i as usize];
-    let mut rows = Vec::new();
-    for (user_id, result) in &users {
-        for (strength, recs) in result.layers.iter().zip(&result.per_layer) {
-            for (rank, r) in recs.iter().enumerate() {
-                rows.push(RecommendationRow {
-                    user_id: user_id.clone(),
-                    layer: strength.layer as i64 + 1,
-                    layer_name: recommender
-                        .layer_names
-                        .get(strength.layer)
-                        .cloned()
-                        .unwrap_or_default(),
-                    rank: rank as i64 + 1,
-                    item_id: item(r.item).item_id.clone(),
-                    title: item(r.item).title.clone(),
-                    score: f64::from(r.score),
-                    reason_item_id: r
-                        .reason
-                        .map(|i| item(i).item_id.clone())
-                        .unwrap_or_default(),
-                });
-            }
-        }
-    }
-    let count = write_csv(
+    let count = write_recommendations(
+        &recommender,
+        users.iter().map(|(u, lists)| (*u, lists)),
         &args.export.out,
-        &[
-            "user_id",
-            "layer",
-            "layer_name",
-            "rank",
-            "item_id",
-            "title",
-            "score",
-            "reason_item_id",
-        ],
-        rows.iter().map(|r| {
-            vec![
-                Cell::Text(&r.user_id),
-                Cell::Int(r.layer),
-                Cell::Text(&r.layer_name),
-                Cell::Int(r.rank),
-                Cell::Text(&r.item_id),
-                Cell::Text(&r.title),
-                Cell::Float(r.score),
-                Cell::Text(&r.reason_item_id),
-            ]
-        }),
         args.export.bom,
     )?;
     eprintln!(

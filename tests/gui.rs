@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::data;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use strata::gui::StrataApp;
 
 /// Steps the app until `label` is on screen (the import runs on its own thread).
@@ -58,7 +58,7 @@ fn create_project_import_fixture_and_see_counts() {
     harness
         .get_by_label("File to import")
         .type_text(data("shop_items.csv").to_str().unwrap());
-    harness.run();
+    step_until_contains(&mut harness, "Preview of shop_items.csv");
     harness
         .get_by_role_and_label(Role::Button, "Start import")
         .click();
@@ -75,7 +75,7 @@ fn create_project_import_fixture_and_see_counts() {
     harness
         .get_by_label("File to import")
         .type_text(data("shop_interactions.csv").to_str().unwrap());
-    harness.run();
+    step_until_contains(&mut harness, "Preview of shop_interactions.csv");
     harness
         .get_by_role_and_label(Role::Button, "Start import")
         .click();
@@ -103,7 +103,7 @@ fn a_broken_file_shows_the_error_and_imports_nothing() {
     harness
         .get_by_label("File to import")
         .type_text(bad.to_str().unwrap());
-    harness.run();
+    step_until_contains(&mut harness, "Preview of bad.csv");
     harness
         .get_by_role_and_label(Role::Button, "Start import")
         .click();
@@ -156,7 +156,7 @@ fn a_long_import_can_be_cancelled_and_writes_nothing() {
     harness
         .get_by_label("File to import")
         .type_text(data("online_retail.csv.gz").to_str().unwrap());
-    harness.run();
+    step_until_contains(&mut harness, "Preview of online_retail.csv.gz");
     harness
         .get_by_role_and_label(Role::Button, "Start import")
         .click();
@@ -182,9 +182,6 @@ fn a_long_import_can_be_cancelled_and_writes_nothing() {
 /// variance the axes keep, and the search box counts the titles it highlights.
 #[test]
 fn the_map_shows_the_layers_and_search_highlights_matches() {
-    use strata::embed::{LsaEmbedder, embed_project, item_text};
-    use strata::layers::{LayerParams, layer_project};
-    use strata::pipeline::JobContext;
     use strata::store::display_name;
 
     let dir = tempfile::tempdir().unwrap();
@@ -197,11 +194,7 @@ fn the_map_shows_the_layers_and_search_highlights_matches() {
     )
     .unwrap();
     let items = store.items().unwrap();
-    let texts: Vec<String> = items.iter().map(item_text).collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let lsa = LsaEmbedder::fit(&refs).unwrap();
-    embed_project(&mut store, &lsa, 64, &JobContext::silent()).unwrap();
-    layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+    common::layered(&mut store);
     let run = store.latest_layer_run().unwrap().unwrap().run;
     let gardening = items
         .iter()
@@ -214,7 +207,7 @@ fn the_map_shows_the_layers_and_search_highlights_matches() {
         .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
     harness.run();
     harness.get_by_label("Map").click();
-    harness.run();
+    harness.step();
     let first = &run.layers[0];
     step_until(
         &mut harness,
@@ -287,10 +280,6 @@ fn the_pipeline_embeds_and_layers_and_the_map_follows() {
 /// per-layer tables with reasons, and the map overlays their history and recommendations.
 #[test]
 fn selecting_a_user_shows_their_layers_recommendations_and_map_overlay() {
-    use strata::embed::{LsaEmbedder, embed_project, item_text};
-    use strata::layers::{LayerParams, layer_project};
-    use strata::pipeline::JobContext;
-
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("shop.strata");
     let mut store = strata::store::Store::open(&project).unwrap();
@@ -306,11 +295,7 @@ fn selecting_a_user_shows_their_layers_recommendations_and_map_overlay() {
         data("shop_interactions.csv"),
     )
     .unwrap();
-    let texts: Vec<String> = store.items().unwrap().iter().map(item_text).collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let lsa = LsaEmbedder::fit(&refs).unwrap();
-    embed_project(&mut store, &lsa, 64, &JobContext::silent()).unwrap();
-    layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+    common::layered(&mut store);
     drop(store);
 
     let mut harness = Harness::builder()
@@ -330,4 +315,172 @@ fn selecting_a_user_shows_their_layers_recommendations_and_map_overlay() {
     // u1 has 3 distinct items: the map overlays them.
     harness.get_by_label("Map").click();
     step_until_contains(&mut harness, "history (3)");
+}
+
+/// Steps the app until `done` holds, for up to `seconds`.
+fn step_while(
+    harness: &mut Harness<'_, StrataApp>,
+    seconds: u64,
+    what: &str,
+    mut done: impl FnMut(&Harness<'_, StrataApp>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !done(harness) {
+        assert!(Instant::now() < deadline, "{what} never happened");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Issue #6, the newcomer's path: Open demo builds the demo shop (import, embed, layers,
+/// evaluate) → the map → a user and their recommendations → export writes the file; the
+/// Quality view shows the layers' quality and the evaluation.
+#[test]
+fn open_demo_then_a_users_recommendations_then_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo").join("demo-shop.strata");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_eframe(|cc| StrataApp::new(cc, None));
+    harness.state_mut().set_demo_path(demo.clone());
+    harness.run();
+    harness.get_by_label("Open demo").click();
+    step_while(&mut harness, 300, "the demo", |h| {
+        h.query_all_by_label_contains("The demo shop is ready")
+            .next()
+            .is_some()
+    });
+    // Built through the real pipeline: 320 products, 302 customers, a layer run, an evaluation.
+    let store = strata::store::Store::open(&demo).unwrap();
+    let info = store.info().unwrap();
+    assert_eq!((info.items, info.users), (320, 302));
+    assert!(store.latest_layer_run().unwrap().is_some());
+    assert!(
+        strata::recommend::latest_evaluation(&store)
+            .unwrap()
+            .is_some()
+    );
+    let user = store.interaction_keys().unwrap()[0].0.clone();
+    drop(store);
+    step_until_contains(&mut harness, "320 items · PCA axes keep");
+
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::U]);
+    step_until(&mut harness, "302 of 302 users");
+    harness.get_by_label(&user).click();
+    step_until(&mut harness, &format!("User {user}"));
+    harness.get_by_label("Recommended (merged list)");
+
+    // One user's lists, through the (scripted) save dialog.
+    let one = dir.path().join("one.csv");
+    harness.state_mut().answer_next_dialog(Some(one.clone()));
+    harness
+        .get_by_label("Export this user's recommendations…")
+        .click();
+    step_while(&mut harness, 60, "the export of one user", |h| {
+        h.query_all_by_label_contains("recommendations for 1 user(s)")
+            .next()
+            .is_some()
+    });
+    let text = std::fs::read_to_string(&one).unwrap();
+    let text = text.trim_start_matches('\u{feff}');
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("user_id,layer,layer_name,rank,item_id,title,score,reason_item_id")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r.starts_with(&format!("{user},"))));
+
+    // Everyone's, with Ctrl+E.
+    let all = dir.path().join("all.csv");
+    harness.state_mut().answer_next_dialog(Some(all.clone()));
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::E]);
+    step_while(&mut harness, 60, "the export of every user", |h| {
+        h.query_all_by_label_contains("recommendations for 302 user(s)")
+            .next()
+            .is_some()
+    });
+    let mut reader = csv::Reader::from_path(&all).unwrap();
+    let users: std::collections::HashSet<String> = reader
+        .records()
+        .map(|r| r.unwrap()[0].trim_start_matches('\u{feff}').to_owned())
+        .collect();
+    assert_eq!(users.len(), 302);
+
+    // A cancelled dialog writes nothing and says so.
+    harness.state_mut().answer_next_dialog(None);
+    harness.get_by_label("Layers…").click();
+    step_until_contains(&mut harness, "Nothing exported");
+
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::L]);
+    step_until(&mut harness, "Recommendations against the baselines");
+    harness.get_by_label("Silhouette by number of layers");
+    harness.get_by_label("Davies–Bouldin");
+    harness.get_by_label_contains("(the best baseline)");
+}
+
+/// A file dropped on the window, as the windowing layer hands it to egui.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// Issue #6, the import wizard: a file dropped on the window is previewed with its column
+/// mapping; a required column the import does not recognise is chosen by hand, then imported.
+#[test]
+fn a_dropped_file_is_previewed_and_its_mapping_can_be_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("shop.strata");
+    let orders = dir.path().join("订单.csv");
+    std::fs::write(
+        &orders,
+        "单号,货号,名称,数量,日期,买家编码\n\
+         1,A1,红茶,2,2024-01-02 10:00,c1\n\
+         1,B2,绿茶,1,2024-01-02 10:00,c1\n\
+         2,B2,绿茶,3,2024-01-05 09:30,c2\n",
+    )
+    .unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.run();
+    harness.get_by_label("Map").click();
+    harness.run();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(orders.clone())));
+    step_until_contains(&mut harness, "Preview of 订单.csv");
+    // The first rows, with the recognised columns marked.
+    harness.get_by_label("红茶");
+    harness.get_by_label("名称 → title");
+    harness.get_by_label_contains("No column for user_id");
+    assert!(
+        harness
+            .get_by_role_and_label(Role::Button, "Start import")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label("user_id (required)").click();
+    harness.run();
+    // The option in the opened list, not the preview's header cell.
+    harness
+        .get_by_role_and_label(Role::Button, "买家编码")
+        .click();
+    step_until(&mut harness, "买家编码 → user_id");
+    harness
+        .get_by_role_and_label(Role::Button, "Start import")
+        .click();
+    step_until(&mut harness, "2 users");
+    harness.get_by_label("2 items");
+    harness.get_by_label_contains("user_id = 买家编码");
 }

@@ -10,10 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::{data, import};
-use strata::embed::{LsaEmbedder, embed_project, item_text};
 use strata::import::ImportKind;
-use strata::layers::{LayerParams, layer_project};
-use strata::pipeline::JobContext;
 use strata::store::Store;
 
 fn strata(args: &[&str]) -> Output {
@@ -45,11 +42,7 @@ fn layered(dir: &Path) -> (String, String) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let texts: Vec<String> = store.items().unwrap().iter().map(item_text).collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let lsa = LsaEmbedder::fit(&refs).unwrap();
-    embed_project(&mut store, &lsa, 64, &JobContext::silent()).unwrap();
-    layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap();
+    common::layered(&mut store);
     let user = store.interaction_keys().unwrap()[0].0.clone();
     (project, user)
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::command::Command;
+use super::command::{Command, ExportRequest, ExportWhat};
 use super::fonts;
 use super::import_panel::ImportPanel;
 use super::jobs::Step;
@@ -12,13 +12,13 @@ use super::jobs::{DialogTarget, JobOutcome, PendingDialog, RunningJob};
 use super::map_panel::MapPanel;
 use super::pipeline_panel::PipelinePanel;
 use super::project_panel::{ProjectPanel, ProjectView};
+use super::quality_panel::{QualityData, QualityPanel};
 use super::settings::{Settings, Tab};
 use super::users_panel::{LoadedRecommender, UsersPanel};
 use crate::map::MapData;
 use crate::store::{ProjectInfo, Store};
 
 /// Live handles: not persisted, not drawn directly.
-#[derive(Default)]
 struct Runtime {
     project: Option<OpenProject>,
     /// The user's job (an import); one at a time.
@@ -27,11 +27,17 @@ struct Runtime {
     map_job: Option<(PathBuf, RunningJob)>,
     /// Loading the recommender of the project at this path.
     users_job: Option<(PathBuf, RunningJob)>,
+    /// Reading the quality report of the project at this path.
+    quality_job: Option<(PathBuf, RunningJob)>,
     dialog: Option<PendingDialog>,
     /// The last error not tied to a panel, shown in the status bar until dismissed.
     error: Option<String>,
     /// A short message for the status bar.
     status: Option<String>,
+    /// Where "Open demo" builds the demo project.
+    demo_path: PathBuf,
+    /// Answers for the next file dialogs instead of native ones (tests and scripts).
+    scripted_dialogs: std::collections::VecDeque<Option<PathBuf>>,
 }
 
 struct OpenProject {
@@ -41,6 +47,8 @@ struct OpenProject {
     map: Loadable<Option<Arc<MapData>>>,
     /// The recommender, or why there is none yet (read when the Users view is first shown).
     users: Loadable<Result<Arc<LoadedRecommender>, String>>,
+    /// The latest layer run's quality and evaluation (`None` before the first layer run).
+    quality: Loadable<Option<Arc<QualityData>>>,
 }
 
 /// Something read from the project off the UI thread.
@@ -57,7 +65,16 @@ pub struct StrataApp {
     map_panel: MapPanel,
     pipeline_panel: PipelinePanel,
     users_panel: UsersPanel,
+    quality_panel: QualityPanel,
     runtime: Runtime,
+}
+
+/// Where the demo project lives: beside the app's settings, else in the temporary folder.
+fn default_demo_path() -> PathBuf {
+    eframe::storage_dir("strata")
+        .unwrap_or_else(|| std::env::temp_dir().join("strata"))
+        .join("demo")
+        .join("demo-shop.strata")
 }
 
 impl StrataApp {
@@ -80,7 +97,19 @@ impl StrataApp {
             map_panel: MapPanel::default(),
             pipeline_panel: PipelinePanel::default(),
             users_panel: UsersPanel::default(),
-            runtime: Runtime::default(),
+            quality_panel: QualityPanel,
+            runtime: Runtime {
+                project: None,
+                job: None,
+                map_job: None,
+                users_job: None,
+                quality_job: None,
+                dialog: None,
+                error: None,
+                status: None,
+                demo_path: default_demo_path(),
+                scripted_dialogs: Default::default(),
+            },
         };
         app.pipeline_panel.folder_text = folder_text;
         if let Some(path) = reopen {
@@ -92,6 +121,22 @@ impl StrataApp {
     /// Shows `tab` in the main area.
     pub fn show(&mut self, tab: Tab) {
         self.settings.tab = tab;
+    }
+
+    /// Builds the demo shop and opens it, as the "Open demo" button does.
+    pub fn open_demo(&mut self, ctx: &egui::Context) {
+        self.apply(Command::OpenDemo, ctx);
+    }
+
+    /// Builds the demo at `path` instead of beside the settings (tests, scripts).
+    pub fn set_demo_path(&mut self, path: PathBuf) {
+        self.runtime.demo_path = path;
+    }
+
+    /// Answers the next file dialog with `answer` (`None` = cancelled) instead of showing a
+    /// native one: how tests and scripts drive Browse, New and Export.
+    pub fn answer_next_dialog(&mut self, answer: Option<PathBuf>) {
+        self.runtime.scripted_dialogs.push_back(answer);
     }
 
     fn apply(&mut self, command: Command, ctx: &egui::Context) {
@@ -130,6 +175,41 @@ impl StrataApp {
                 self.start_job(|ctx, path| RunningJob::spawn_embed(ctx, path, model), ctx);
             }
             Command::StartLayers => self.start_job(RunningJob::spawn_layers, ctx),
+            Command::StartEvaluate => {
+                let weighting = self.settings.weighting;
+                self.start_job(
+                    |ctx, path| RunningJob::spawn_evaluate(ctx, path, weighting),
+                    ctx,
+                );
+            }
+            Command::Export(what) => {
+                if self.runtime.project.is_none() {
+                    self.runtime.error = Some("Open or create a project first.".into());
+                    return;
+                }
+                let request = ExportRequest {
+                    what,
+                    bom: self.settings.export_bom,
+                };
+                self.open_dialog(ctx, DialogTarget::Export(request));
+            }
+            Command::OpenDemo => {
+                if self.runtime.job.is_some() {
+                    return;
+                }
+                let path = self.runtime.demo_path.clone();
+                // The demo is rebuilt, so the open copy is closed first.
+                if self.runtime.project.as_ref().map(|p| p.store.path()) == Some(path.as_path()) {
+                    self.runtime.project = None;
+                }
+                match RunningJob::spawn_demo(ctx, path, self.settings.model.clone()) {
+                    Ok(job) => {
+                        self.pipeline_panel.last = None;
+                        self.runtime.job = Some(job);
+                    }
+                    Err(e) => self.runtime.error = Some(format!("could not start the demo: {e}")),
+                }
+            }
             Command::CancelJob => {
                 if let Some(job) = &self.runtime.job {
                     job.cancel();
@@ -177,6 +257,7 @@ impl StrataApp {
                     info,
                     map: Loadable::NotLoaded,
                     users: Loadable::NotLoaded,
+                    quality: Loadable::NotLoaded,
                 });
                 self.map_panel.reset();
                 self.users_panel.reset();
@@ -190,28 +271,88 @@ impl StrataApp {
         if self.runtime.dialog.is_some() {
             return;
         }
+        if let Some(answer) = self.runtime.scripted_dialogs.pop_front() {
+            self.dialog_answered(answer, target, ctx);
+            return;
+        }
         match PendingDialog::spawn(ctx, target) {
             Ok(dialog) => self.runtime.dialog = Some(dialog),
             Err(e) => self.runtime.error = Some(format!("could not open a file dialog: {e}")),
         }
     }
 
+    fn dialog_answered(
+        &mut self,
+        answer: Option<PathBuf>,
+        target: DialogTarget,
+        ctx: &egui::Context,
+    ) {
+        let Some(path) = answer else {
+            self.runtime.status = Some(match target {
+                DialogTarget::Export(_) => "Nothing exported: no file chosen.".into(),
+                _ => "No file chosen. You can also type the path.".into(),
+            });
+            return;
+        };
+        match target {
+            DialogTarget::OpenProject | DialogTarget::NewProject => {
+                self.apply(Command::OpenProject(path), ctx);
+            }
+            DialogTarget::ImportSource(_) => self.import_panel.set_source(path),
+            DialogTarget::Export(request) => self.start_export(request, path, ctx),
+        }
+    }
+
+    /// Writes an export on a background thread, with the Users view's recommender when it is
+    /// loaded.
+    fn start_export(&mut self, request: ExportRequest, out: PathBuf, ctx: &egui::Context) {
+        let Some(project) = &self.runtime.project else {
+            return;
+        };
+        if self.runtime.job.is_some() {
+            self.runtime.error = Some("Wait for the running job, then export again.".into());
+            return;
+        }
+        let loaded = match (&request.what, &project.users) {
+            (ExportWhat::Recommendations { .. }, Loadable::Loaded(Ok(loaded))) => {
+                Some(Arc::clone(loaded))
+            }
+            _ => None,
+        };
+        let path = project.store.path().to_path_buf();
+        match RunningJob::spawn_export(ctx, path, request, out, loaded) {
+            Ok(job) => self.runtime.job = Some(job),
+            Err(e) => self.runtime.error = Some(format!("could not start the export: {e}")),
+        }
+    }
+
+    /// Forgets what was read from the open project, so it is read again; reads in flight are
+    /// dropped, as they may predate the change.
+    fn invalidate(&mut self, map: bool, users: bool, quality: bool) {
+        let Some(project) = &mut self.runtime.project else {
+            return;
+        };
+        if map {
+            project.map = Loadable::NotLoaded;
+            self.runtime.map_job = None;
+        }
+        if users {
+            project.users = Loadable::NotLoaded;
+            self.runtime.users_job = None;
+            self.users_panel.reset();
+        }
+        if quality {
+            project.quality = Loadable::NotLoaded;
+            self.runtime.quality_job = None;
+        }
+    }
+
     /// Takes news from the background: a dialog's answer, job progress, a finished job.
     fn poll_background(&mut self, ctx: &egui::Context) {
-        if let Some(answer) = self.runtime.dialog.as_ref().and_then(PendingDialog::poll) {
-            let target = self.runtime.dialog.take().map(|d| d.target);
-            match (answer, target) {
-                (Some(path), Some(DialogTarget::OpenProject | DialogTarget::NewProject)) => {
-                    self.apply(Command::OpenProject(path), ctx);
-                }
-                (Some(path), Some(DialogTarget::ImportSource(_))) => {
-                    self.import_panel.source_text = path.display().to_string();
-                }
-                _ => {
-                    self.runtime.status =
-                        Some("No file chosen. You can also type the path.".into());
-                }
-            }
+        if let Some(answer) = self.runtime.dialog.as_ref().and_then(PendingDialog::poll)
+            && let Some(dialog) = self.runtime.dialog.take()
+        {
+            self.dialog_answered(answer, dialog.target, ctx);
         }
         if let Some(outcome) = self.runtime.job.as_mut().and_then(RunningJob::poll) {
             self.runtime.job = None;
@@ -220,6 +361,7 @@ impl StrataApp {
         let reads = [
             take_finished(&mut self.runtime.map_job),
             take_finished(&mut self.runtime.users_job),
+            take_finished(&mut self.runtime.quality_job),
         ];
         for (read_from, outcome) in reads.into_iter().flatten() {
             let open = self.runtime.project.as_ref().map(|p| p.store.path());
@@ -240,19 +382,46 @@ impl StrataApp {
                 if let Some(project) = &mut self.runtime.project {
                     project.info = info;
                 }
+                // New histories: the recommender is fitted again when next shown.
+                self.invalidate(false, true, false);
             }
             JobOutcome::Import(Err(e)) => self.import_panel.error = Some(e),
             JobOutcome::Step(step, said) => {
-                if step == Step::Layers && said.is_ok() {
-                    // A new layer run: read its map and fit its recommender again.
-                    if let Some(project) = &mut self.runtime.project {
-                        project.map = Loadable::NotLoaded;
-                        project.users = Loadable::NotLoaded;
-                    }
-                    self.users_panel.reset();
+                match step {
+                    // A new layer run: its map, recommender and quality are read again.
+                    Step::Layers if said.is_ok() => self.invalidate(true, true, true),
+                    // New settings for the lists, and a new report.
+                    Step::Evaluate if said.is_ok() => self.invalidate(false, true, true),
+                    _ => {}
                 }
                 self.runtime.status = said.as_ref().ok().cloned();
-                self.pipeline_panel.last = Some((step, said));
+                self.pipeline_panel.last = Some(said);
+            }
+            JobOutcome::Export(said) => {
+                self.runtime.status = said.as_ref().ok().cloned();
+                self.pipeline_panel.last = Some(said);
+            }
+            JobOutcome::Demo(Ok(path)) => {
+                self.open_project(path);
+                if self.settings.tab == Tab::Import {
+                    self.settings.tab = Tab::Map;
+                }
+                self.runtime.status = Some(
+                    "The demo shop is ready: see its layers here, its users under Users.".into(),
+                );
+            }
+            JobOutcome::Demo(Err(e)) => self.pipeline_panel.last = Some(Err(e)),
+            JobOutcome::Quality(loaded) => {
+                let quality = match loaded {
+                    Ok(quality) => quality,
+                    Err(e) => {
+                        self.runtime.error = Some(e);
+                        None
+                    }
+                };
+                if let Some(project) = &mut self.runtime.project {
+                    project.quality = Loadable::Loaded(quality.map(Arc::new));
+                }
             }
             JobOutcome::Map(loaded) => {
                 let map = match loaded {
@@ -295,12 +464,27 @@ impl StrataApp {
                 }
             }
         }
+        if self.settings.tab == Tab::Quality
+            && self.runtime.quality_job.is_none()
+            && matches!(project.quality, Loadable::NotLoaded)
+        {
+            match RunningJob::spawn_quality_load(ctx, path.clone()) {
+                Ok(job) => {
+                    project.quality = Loadable::Loading;
+                    self.runtime.quality_job = Some((path.clone(), job));
+                }
+                Err(e) => {
+                    project.quality = Loadable::Loaded(None);
+                    self.runtime.error = Some(format!("could not start loading the quality: {e}"));
+                }
+            }
+        }
         let wanted = self.settings.tab == Tab::Users && self.runtime.job.is_none();
         if wanted
             && self.runtime.users_job.is_none()
             && matches!(project.users, Loadable::NotLoaded)
         {
-            match RunningJob::spawn_users_load(ctx, path.clone()) {
+            match RunningJob::spawn_users_load(ctx, path.clone(), self.settings.weighting) {
                 Ok(job) => {
                     project.users = Loadable::Loading;
                     self.runtime.users_job = Some((path, job));
@@ -312,7 +496,8 @@ impl StrataApp {
         }
     }
 
-    /// Ctrl+O opens a project, Ctrl+I shows Import, Ctrl+M the map, Ctrl+F the map's search
+    /// Ctrl+O opens a project, Ctrl+I shows Import, Ctrl+M the map, Ctrl+F the map's search,
+    /// Ctrl+U the users, Ctrl+L the quality, Ctrl+E exports every user's recommendations
     /// (⌘ on macOS).
     fn shortcuts(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         use egui::{Key, KeyboardShortcut, Modifiers};
@@ -331,9 +516,47 @@ impl StrataApp {
         if pressed(ui, Key::U) {
             self.settings.tab = Tab::Users;
         }
+        if pressed(ui, Key::L) {
+            self.settings.tab = Tab::Quality;
+        }
+        if pressed(ui, Key::E) {
+            commands.push(Command::Export(ExportWhat::Recommendations { user: None }));
+        }
         if pressed(ui, Key::F) {
             self.settings.tab = Tab::Map;
             self.map_panel.focus_search();
+        }
+    }
+
+    /// A file dropped on the window: a project opens, anything else goes to the import wizard.
+    /// While files hover over the window, says what dropping does.
+    fn dropped_files(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+        let (dropped, hovering) = ui.input(|i| {
+            let dropped = i.raw.dropped_files.first().map(|f| f.path().to_path_buf());
+            (dropped, !i.raw.hovered_files.is_empty())
+        });
+        if let Some(path) = dropped {
+            if path.extension().is_some_and(|e| e == "strata") {
+                commands.push(Command::OpenProject(path));
+            } else {
+                self.import_panel.set_source(path);
+                self.settings.tab = Tab::Import;
+            }
+        }
+        if hovering {
+            let screen = ui.ctx().content_rect();
+            let painter = ui.ctx().layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop_overlay"),
+            ));
+            painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(160));
+            painter.text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop a CSV file to import it, or a .strata project to open it",
+                egui::TextStyle::Heading.resolve(ui.style()),
+                egui::Color32::WHITE,
+            );
         }
     }
 
@@ -383,7 +606,17 @@ impl StrataApp {
                 Some(Loadable::Loaded(Err(why))) => {
                     ui.colored_label(ui.visuals().error_fg_color, why);
                 }
-                Some(Loadable::Loaded(Ok(loaded))) => self.users_panel.ui(ui, loaded),
+                Some(Loadable::Loaded(Ok(loaded))) => self.users_panel.ui(ui, loaded, commands),
+            },
+            Tab::Quality => match self.runtime.project.as_ref().map(|p| &p.quality) {
+                None => {
+                    ui.weak("Open a project to see the quality of its layers.");
+                }
+                Some(Loadable::NotLoaded | Loadable::Loading) => loading_ui(ui, "the quality"),
+                Some(Loadable::Loaded(None)) => {
+                    ui.weak("No layers yet: run \"1. Embed items\" and \"2. Make layers\".");
+                }
+                Some(Loadable::Loaded(Some(data))) => self.quality_panel.ui(ui, data),
             },
         }
     }
@@ -427,6 +660,7 @@ impl eframe::App for StrataApp {
         self.poll_background(&ctx);
         let mut commands = Vec::new();
         self.shortcuts(ui, &mut commands);
+        self.dropped_files(ui, &mut commands);
 
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar_ui(ui));
         egui::Panel::left("project_panel")
@@ -434,20 +668,22 @@ impl eframe::App for StrataApp {
             .default_size(280.0)
             .size_range(220.0..=480.0)
             .show(ui, |ui| {
-                let open = self.runtime.project.as_ref().map(|p| ProjectView {
-                    path: p.store.path(),
-                    info: &p.info,
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    let open = self.runtime.project.as_ref().map(|p| ProjectView {
+                        path: p.store.path(),
+                        info: &p.info,
+                    });
+                    self.project_panel
+                        .ui(ui, open, &self.settings.recent_projects, &mut commands);
+                    ui.separator();
+                    self.pipeline_panel.ui(
+                        ui,
+                        &mut self.settings,
+                        self.runtime.project.is_some(),
+                        self.runtime.job.as_ref(),
+                        &mut commands,
+                    );
                 });
-                self.project_panel
-                    .ui(ui, open, &self.settings.recent_projects, &mut commands);
-                ui.separator();
-                self.pipeline_panel.ui(
-                    ui,
-                    &mut self.settings.model,
-                    self.runtime.project.is_some(),
-                    self.runtime.job.as_ref(),
-                    &mut commands,
-                );
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {
             self.main_area_ui(ui, &mut commands);

@@ -1,17 +1,28 @@
-//! The import panel: pick a kind and a file, optionally override columns, run
-//! the import in the background, then read its report.
+//! The import wizard: pick a kind and a file (type, browse or drop it), see its first rows
+//! and how its columns map, change the mapping, run the import in the background, then read
+//! its report.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use super::command::Command;
-use super::jobs::{JobKind, RunningJob};
+use super::jobs::{JobKind, PreviewJob, RunningJob};
 use super::project_panel::thousands;
-use crate::import::{ColumnOverride, ImportKind, ImportReport, ImportRequest};
+use super::widgets::job_progress_ui;
+use crate::import::{ColumnOverride, ImportKind, ImportReport, ImportRequest, Preview, Role};
 
 pub struct ImportPanel {
     pub kind: ImportKind,
-    /// The file (folder for MovieLens) typed or picked.
+    /// The file (folder for MovieLens) typed, picked or dropped.
     pub source_text: String,
-    /// `role=Column` overrides, comma- or line-separated.
-    pub overrides_text: String,
+    /// Columns the user chose for roles, over what was recognised.
+    overrides: BTreeMap<Role, String>,
+    /// The preview of the file as the import would read it, or why it cannot be read.
+    preview: Option<Result<Preview, String>>,
+    /// The preview being read, and for what.
+    preview_job: Option<(PreviewKey, PreviewJob)>,
+    /// What the shown preview is of.
+    preview_key: Option<PreviewKey>,
     pub report: Option<ImportReport>,
     /// When the shown report comes from the project's import log: when it ran (Unix seconds).
     pub report_logged_at: Option<i64>,
@@ -19,12 +30,26 @@ pub struct ImportPanel {
     pub error: Option<String>,
 }
 
+/// What a preview depends on.
+#[derive(Clone, Debug, PartialEq)]
+struct PreviewKey {
+    kind: ImportKind,
+    path: PathBuf,
+    overrides: Vec<ColumnOverride>,
+}
+
+/// Rows shown in the preview.
+const PREVIEW_ROWS: usize = 8;
+
 impl Default for ImportPanel {
     fn default() -> Self {
         Self {
             kind: ImportKind::Orders,
             source_text: String::new(),
-            overrides_text: String::new(),
+            overrides: BTreeMap::new(),
+            preview: None,
+            preview_job: None,
+            preview_key: None,
             report: None,
             report_logged_at: None,
             error: None,
@@ -59,16 +84,82 @@ fn kind_help(kind: ImportKind) -> &'static str {
     }
 }
 
-/// Parses the overrides field: `title=Description, user_id=客户编号`.
-fn parse_overrides(text: &str) -> Result<Vec<ColumnOverride>, String> {
-    text.split([',', '\n', ';'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::parse)
-        .collect()
-}
-
 impl ImportPanel {
+    /// Sets the file to import (picked in a dialog or dropped on the window); a folder is
+    /// read as MovieLens.
+    pub fn set_source(&mut self, path: PathBuf) {
+        if path.is_dir() {
+            self.kind = ImportKind::MovieLens;
+        } else if self.kind == ImportKind::MovieLens {
+            self.kind = ImportKind::Orders;
+        }
+        self.source_text = path.display().to_string();
+    }
+
+    fn overrides(&self) -> Vec<ColumnOverride> {
+        self.overrides
+            .iter()
+            .map(|(&role, column)| ColumnOverride {
+                role,
+                column: column.clone(),
+            })
+            .collect()
+    }
+
+    /// Reads a new preview off the UI thread when the kind, file or mapping changed, and takes
+    /// a finished one.
+    fn refresh_preview(&mut self, ctx: &egui::Context) {
+        let source = self.source_text.trim();
+        let wanted = (!source.is_empty()).then(|| PreviewKey {
+            kind: self.kind,
+            path: PathBuf::from(source),
+            overrides: self.overrides(),
+        });
+        if let Some((key, job)) = &self.preview_job
+            && let Some(result) = job.poll()
+        {
+            self.preview_key = Some(key.clone());
+            self.preview = Some(result);
+            self.preview_job = None;
+        }
+        let current = self
+            .preview_job
+            .as_ref()
+            .map(|(key, _)| key)
+            .or(self.preview_key.as_ref());
+        match wanted {
+            None => {
+                self.preview = None;
+                self.preview_key = None;
+                self.preview_job = None;
+            }
+            Some(key) if current != Some(&key) => {
+                // A path typed halfway does not exist yet: nothing to read.
+                if key.path.exists() {
+                    let job = PreviewJob::spawn(
+                        ctx,
+                        key.kind,
+                        key.path.clone(),
+                        key.overrides.clone(),
+                        PREVIEW_ROWS,
+                    );
+                    match job {
+                        Ok(job) => self.preview_job = Some((key, job)),
+                        Err(e) => self.preview = Some(Err(format!("could not read the file: {e}"))),
+                    }
+                } else {
+                    self.preview = Some(Err(format!(
+                        "{}: no such file or folder",
+                        key.path.display()
+                    )));
+                    self.preview_key = Some(key);
+                    self.preview_job = None;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -77,13 +168,17 @@ impl ImportPanel {
         commands: &mut Vec<Command>,
     ) {
         ui.heading("Import");
-        ui.weak("Each file is checked whole before anything is written: a file with an error imports nothing.");
+        ui.weak("Each file is checked whole before anything is written: a file with an error imports nothing. You can also drop a file on the window.");
         ui.add_space(6.0);
+        let kind_before = self.kind;
         ui.horizontal_wrapped(|ui| {
             for kind in ImportKind::ALL {
                 ui.radio_value(&mut self.kind, kind, kind_label(kind));
             }
         });
+        if self.kind != kind_before {
+            self.overrides.clear();
+        }
         ui.label(kind_help(self.kind));
         ui.add_space(6.0);
 
@@ -95,66 +190,43 @@ impl ImportPanel {
         let label = ui.label(what);
         ui.horizontal(|ui| {
             let browse_width = 90.0;
-            ui.add(
-                egui::TextEdit::singleline(&mut self.source_text)
-                    .hint_text("orders.csv, items.csv.gz …")
-                    .desired_width(ui.available_width() - browse_width),
-            )
-            .labelled_by(label.id);
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.source_text)
+                        .hint_text("orders.csv, items.csv.gz …")
+                        .desired_width(ui.available_width() - browse_width),
+                )
+                .labelled_by(label.id);
+            if edit.changed() {
+                self.overrides.clear();
+            }
             if ui.button("Browse…").clicked() {
                 commands.push(Command::BrowseImportSource(self.kind));
             }
         });
-        let label = ui.label("Column overrides (optional)");
-        ui.add(
-            egui::TextEdit::singleline(&mut self.overrides_text)
-                .hint_text("title=Description, user_id=客户编号")
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(label.id);
-        let overrides = parse_overrides(&self.overrides_text);
-        if let Err(e) = &overrides {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
+        self.refresh_preview(ui.ctx());
+        let missing = self.preview_ui(ui);
         ui.add_space(6.0);
 
         if let Some(job) = job.filter(|j| j.kind == JobKind::Import) {
-            ui.horizontal(|ui| {
-                let (fraction, stage) = job
-                    .progress
-                    .as_ref()
-                    .map_or((0.0, "starting"), |p| (p.fraction(), p.stage));
-                ui.add(
-                    egui::ProgressBar::new(fraction)
-                        .desired_width(ui.available_width() - 90.0)
-                        .text(format!("{stage} {:.0}%", fraction * 100.0))
-                        .animate(true),
-                );
-                let cancel = ui.add_enabled(!job.is_cancelling(), egui::Button::new("Cancel"));
-                if cancel.clicked() {
-                    commands.push(Command::CancelJob);
-                }
-            });
+            job_progress_ui(ui, job, commands);
             ui.weak(&job.title);
         } else {
             let source = self.source_text.trim();
-            let ready = project_open && !source.is_empty();
-            let button = ui.add_enabled(
-                ready && overrides.is_ok(),
-                egui::Button::new("Start import"),
-            );
-            let button = if project_open {
-                button.on_disabled_hover_text("Type or browse for a file first")
-            } else {
+            let ready = project_open && !source.is_empty() && missing.is_empty();
+            let button = ui.add_enabled(ready, egui::Button::new("Start import"));
+            let button = if !project_open {
                 button.on_disabled_hover_text("Open or create a project first")
+            } else if !missing.is_empty() {
+                button.on_disabled_hover_text("Choose a column for each required role first")
+            } else {
+                button.on_disabled_hover_text("Type, browse for or drop a file first")
             };
-            if button.clicked()
-                && let Ok(overrides) = overrides
-            {
+            if button.clicked() {
                 commands.push(Command::StartImport(ImportRequest {
                     kind: self.kind,
                     path: source.into(),
-                    overrides,
+                    overrides: self.overrides(),
                 }));
             }
         }
@@ -168,6 +240,108 @@ impl ImportPanel {
             ui.separator();
             report_ui(ui, report, self.report_logged_at);
         }
+    }
+
+    /// The first rows and the column mapping, with a choice of column per role; returns the
+    /// required roles still without a column.
+    fn preview_ui(&mut self, ui: &mut egui::Ui) -> Vec<Role> {
+        if self.preview_job.is_some() && self.preview.is_none() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading a preview…");
+            });
+            return Vec::new();
+        }
+        let Some(preview) = &self.preview else {
+            return Vec::new();
+        };
+        let preview = match preview {
+            Ok(preview) => preview.clone(),
+            Err(e) => {
+                ui.colored_label(ui.visuals().warn_fg_color, e);
+                return Vec::new();
+            }
+        };
+        ui.add_space(6.0);
+        ui.strong(format!(
+            "Preview of {} ({}, first {} rows)",
+            preview.file,
+            preview.encoding,
+            preview.rows.len()
+        ));
+        let role_of = |column: usize| {
+            preview
+                .mapping
+                .iter()
+                .find(|(_, c)| *c == Some(column))
+                .map(|(r, _)| *r)
+        };
+        egui::ScrollArea::horizontal()
+            .id_salt("import_preview")
+            .show(ui, |ui| {
+                egui::Grid::new("import_preview_rows")
+                    .striped(true)
+                    .spacing([12.0, 2.0])
+                    .show(ui, |ui| {
+                        for (c, header) in preview.headers.iter().enumerate() {
+                            match role_of(c) {
+                                Some(role) => ui.strong(format!("{header} → {}", role.name())),
+                                None => ui.weak(header),
+                            };
+                        }
+                        ui.end_row();
+                        for row in &preview.rows {
+                            for cell in row {
+                                let short: String = cell.chars().take(40).collect();
+                                ui.label(short);
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        if preview.mapping.is_empty() {
+            return Vec::new();
+        }
+        ui.add_space(4.0);
+        ui.label("Columns (change one if Strata guessed wrong)");
+        egui::Grid::new("import_mapping")
+            .num_columns(2)
+            .spacing([12.0, 4.0])
+            .show(ui, |ui| {
+                for &(role, column) in &preview.mapping {
+                    let required = preview.required.contains(&role);
+                    let label = if required {
+                        format!("{} (required)", role.name())
+                    } else {
+                        role.name().to_owned()
+                    };
+                    let label = ui.label(label);
+                    let shown = column
+                        .and_then(|c| preview.headers.get(c))
+                        .map_or("(none)", String::as_str);
+                    egui::ComboBox::from_id_salt(("import_role", role as usize))
+                        .selected_text(shown)
+                        .show_ui(ui, |ui| {
+                            for header in &preview.headers {
+                                if ui.selectable_label(shown == header, header).clicked() {
+                                    self.overrides.insert(role, header.clone());
+                                }
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id);
+                    ui.end_row();
+                }
+            });
+        let missing = preview.missing();
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|r| r.name()).collect();
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("No column for {}: choose one above.", names.join(", ")),
+            );
+        }
+        missing
     }
 }
 
@@ -225,23 +399,5 @@ fn report_ui(ui: &mut egui::Ui, report: &ImportReport, logged_at: Option<i64>) {
                     ));
                 }
             });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::import::Role;
-
-    #[test]
-    fn overrides_field_accepts_commas_and_lines() {
-        let parsed = parse_overrides("title=Description,\n user_id = 客户编号 ").unwrap();
-        assert_eq!(parsed.len(), 2);
-        assert_eq!(
-            (parsed[1].role, parsed[1].column.as_str()),
-            (Role::UserId, "客户编号")
-        );
-        assert!(parse_overrides("").unwrap().is_empty());
-        assert!(parse_overrides("colour=red").is_err());
     }
 }

@@ -13,19 +13,22 @@ mod jobs;
 mod map_panel;
 mod pipeline_panel;
 mod project_panel;
+mod quality_panel;
 mod settings;
 mod users_panel;
+mod widgets;
 
 pub use app::StrataApp;
-pub use command::Command;
+pub use command::{Command, ExportRequest, ExportWhat};
 pub use map_panel::MapPanel;
 pub use settings::{ModelChoice, Settings, Tab};
 pub use users_panel::UserOverlay;
 
 use std::path::PathBuf;
 
-/// Opens the main window (on `view`, else the last view shown) and runs until it is closed.
-pub fn run(project: Option<PathBuf>, view: Option<Tab>) -> anyhow::Result<()> {
+/// Opens the main window (on `view`, else the last view shown) and runs until it is closed;
+/// with `demo`, builds and opens the demo shop.
+pub fn run(project: Option<PathBuf>, demo: bool, view: Option<Tab>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport: egui::ViewportBuilder::default()
@@ -40,6 +43,9 @@ pub fn run(project: Option<PathBuf>, view: Option<Tab>) -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             let mut app = StrataApp::new(cc, project);
+            if demo {
+                app.open_demo(&cc.egui_ctx);
+            }
             if let Some(view) = view {
                 app.show(view);
             }

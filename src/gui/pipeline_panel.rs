@@ -1,29 +1,38 @@
-//! The pipeline, under the project: which model embeds the items, then Embed and Layers on
-//! background threads with a progress bar and Cancel, and what the last step said.
+//! The pipeline, under the project: which model embeds the items and how histories weigh,
+//! then Embed, Layers and Evaluate on background threads with a progress bar and Cancel, what
+//! the last step said, and the exports.
 
 use std::path::PathBuf;
 
-use super::command::Command;
-use super::jobs::{JobKind, RunningJob, Step};
-use super::settings::ModelChoice;
+use super::command::{Command, ExportWhat};
+use super::jobs::{JobKind, RunningJob};
+use super::settings::{ModelChoice, Settings};
+use super::widgets::job_progress_ui;
+use crate::recommend::Weighting;
 
 #[derive(Default)]
 pub struct PipelinePanel {
     /// The model folder typed when the choice is a folder.
     pub folder_text: String,
-    /// What the last step said, or why it failed.
-    pub last: Option<(Step, Result<String, String>)>,
+    /// What the last step (or export, or demo) said, or why it failed.
+    pub last: Option<Result<String, String>>,
 }
 
 impl PipelinePanel {
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
-        model: &mut ModelChoice,
+        settings: &mut Settings,
         project_open: bool,
         job: Option<&RunningJob>,
         commands: &mut Vec<Command>,
     ) {
+        let Settings {
+            model,
+            weighting,
+            export_bom,
+            ..
+        } = settings;
         ui.heading("Pipeline");
         ui.label("Model");
         let mut kind = match model {
@@ -49,59 +58,95 @@ impl PipelinePanel {
             2 => ModelChoice::Lsa,
             _ => ModelChoice::Default,
         };
-        ui.add_space(4.0);
-        let running_step = job.and_then(|j| match j.kind {
-            JobKind::Step(step) => Some(step),
-            _ => None,
-        });
-        let idle = job.is_none();
+        ui.label("Histories weigh each event")
+            .on_hover_text("Used by the evaluation and the Users view");
         ui.horizontal(|ui| {
-            let folder_missing =
-                matches!(model, ModelChoice::Folder(dir) if dir.as_os_str().is_empty());
+            ui.radio_value(weighting, Weighting::One, "once");
+            ui.radio_value(weighting, Weighting::Quantity, "by quantity");
+            ui.radio_value(weighting, Weighting::Rating, "by rating");
+        });
+        ui.add_space(4.0);
+        let idle = job.is_none();
+        let ready = project_open && idle;
+        let why_not = "Open a project (and wait for the running job) first";
+        let folder_missing =
+            matches!(model, ModelChoice::Folder(dir) if dir.as_os_str().is_empty());
+        ui.horizontal_wrapped(|ui| {
             let embed = ui
                 .add_enabled(
-                    project_open && idle && !folder_missing,
+                    ready && !folder_missing,
                     egui::Button::new("1. Embed items"),
                 )
-                .on_disabled_hover_text("Open a project (and wait for the running job) first");
+                .on_disabled_hover_text(why_not);
             if embed.clicked() {
                 commands.push(Command::StartEmbed(model.clone()));
             }
             let layers = ui
-                .add_enabled(project_open && idle, egui::Button::new("2. Make layers"))
-                .on_disabled_hover_text("Open a project (and wait for the running job) first");
+                .add_enabled(ready, egui::Button::new("2. Make layers"))
+                .on_disabled_hover_text(why_not);
             if layers.clicked() {
                 commands.push(Command::StartLayers);
             }
+            let evaluate = ui
+                .add_enabled(ready, egui::Button::new("3. Evaluate"))
+                .on_hover_text(
+                    "Score the recommendations against popular, item-kNN, EASE and content \
+                     baselines on each user's last basket; later lists use the settings it chooses",
+                )
+                .on_disabled_hover_text(why_not);
+            if evaluate.clicked() {
+                commands.push(Command::StartEvaluate);
+            }
         });
-        if let (Some(job), Some(_)) = (job, running_step) {
-            ui.horizontal(|ui| {
-                let (fraction, stage) = job
-                    .progress
-                    .as_ref()
-                    .map_or((0.0, "starting"), |p| (p.fraction(), p.stage));
-                ui.add(
-                    egui::ProgressBar::new(fraction)
-                        .desired_width(ui.available_width() - 70.0)
-                        .text(format!("{stage} {:.0}%", fraction * 100.0))
-                        .animate(true),
-                );
-                if ui
-                    .add_enabled(!job.is_cancelling(), egui::Button::new("Cancel"))
-                    .clicked()
-                {
-                    commands.push(Command::CancelJob);
-                }
-            });
+        if let Some(job) =
+            job.filter(|j| matches!(j.kind, JobKind::Step(_) | JobKind::Demo | JobKind::Export))
+        {
+            ui.weak(&job.title);
+            job_progress_ui(ui, job, commands);
         }
         match &self.last {
-            Some((_, Ok(said))) => {
+            Some(Ok(said)) => {
                 ui.weak(said);
             }
-            Some((_, Err(e))) => {
+            Some(Err(e)) => {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
             None => {}
         }
+
+        ui.separator();
+        ui.heading("Export");
+        ui.checkbox(export_bom, "For Excel (UTF-8 with BOM)")
+            .on_hover_text(
+                "Excel needs the byte-order mark to read Chinese and other non-English text",
+            );
+        ui.horizontal_wrapped(|ui| {
+            let exports = [
+                (
+                    "Recommendations…",
+                    ExportWhat::Recommendations { user: None },
+                    "Every user's per-layer lists: user_id, layer, rank, item, score, reason (Ctrl+E)",
+                ),
+                (
+                    "Layers…",
+                    ExportWhat::LayerList,
+                    "One row per layer and sub-layer: name, size, silhouette, share",
+                ),
+                (
+                    "Item assignments…",
+                    ExportWhat::ItemLayers,
+                    "One row per item: its layer, sub-layer and map position",
+                ),
+            ];
+            for (label, what, help) in exports {
+                let button = ui
+                    .add_enabled(ready, egui::Button::new(label))
+                    .on_hover_text(help)
+                    .on_disabled_hover_text(why_not);
+                if button.clicked() {
+                    commands.push(Command::Export(what));
+                }
+            }
+        });
     }
 }

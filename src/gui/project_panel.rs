@@ -51,12 +51,22 @@ impl ProjectPanel {
             if ui.button("New…").clicked() {
                 commands.push(Command::BrowseProject { create: true });
             }
+            if ui
+                .button("Open demo")
+                .on_hover_text(
+                    "A demo shop (320 products, 2,605 orders from UCI Online Retail): imported, \
+                     embedded, layered and evaluated in under a minute",
+                )
+                .clicked()
+            {
+                commands.push(Command::OpenDemo);
+            }
         });
         ui.separator();
         match open {
             Some(view) => project_summary_ui(ui, view),
             None => {
-                ui.weak("No project open. A project is one .strata file: type a name and press \"Open or create\".");
+                ui.weak("No project open. A project is one .strata file: type a name and press \"Open or create\", or try \"Open demo\".");
             }
         }
         if !recent.is_empty() {

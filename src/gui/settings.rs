@@ -2,9 +2,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::recommend::Weighting;
+
 /// What the app remembers between runs. New fields need `#[serde(default)]` semantics,
 /// which the struct-level attribute gives, so older saved settings still load.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// The project open when the app last closed; reopened at start.
@@ -15,6 +17,23 @@ pub struct Settings {
     pub tab: Tab,
     /// Which model embeds the items.
     pub model: ModelChoice,
+    /// What one interaction weighs in a user's profile (evaluation and the Users view).
+    pub weighting: Weighting,
+    /// Start exported CSV files with a UTF-8 byte-order mark, so Excel reads Chinese right.
+    pub export_bom: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            last_project: None,
+            recent_projects: Vec::new(),
+            tab: Tab::default(),
+            model: ModelChoice::default(),
+            weighting: Weighting::default(),
+            export_bom: true,
+        }
+    }
 }
 
 /// Which model embeds the items.
@@ -37,16 +56,18 @@ pub enum Tab {
     Import,
     Map,
     Users,
+    Quality,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Import, Tab::Map, Tab::Users];
+    pub const ALL: [Tab; 4] = [Tab::Import, Tab::Map, Tab::Users, Tab::Quality];
 
     pub fn shortcut(self) -> &'static str {
         match self {
             Tab::Import => "Ctrl+I",
             Tab::Map => "Ctrl+M; Ctrl+F searches it",
-            Tab::Users => "Ctrl+U",
+            Tab::Users => "Ctrl+U; Ctrl+E exports every user's recommendations",
+            Tab::Quality => "Ctrl+L",
         }
     }
 
@@ -55,6 +76,7 @@ impl Tab {
             Tab::Import => "Import",
             Tab::Map => "Map",
             Tab::Users => "Users",
+            Tab::Quality => "Quality",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! per-layer recommendation tables with score and reason. The app overlays their history and
 //! recommendations on the map.
 
+use super::command::{Command, ExportWhat};
 use crate::recommend::{ProjectRecommender, RecommendParams, UserRecommendations};
 
 /// A project's recommender with the settings its lists use, loaded off the UI thread.
@@ -45,7 +46,12 @@ impl UsersPanel {
         })
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, loaded: &LoadedRecommender) {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        loaded: &LoadedRecommender,
+        commands: &mut Vec<Command>,
+    ) {
         let users = &loaded.recommender.interactions.user_ids;
         egui::Panel::left("users_list")
             .resizable(true)
@@ -88,7 +94,7 @@ impl UsersPanel {
             }
             Some((user, lists)) => {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    user_ui(ui, loaded, *user, lists);
+                    user_ui(ui, loaded, *user, lists, commands);
                 });
             }
         });
@@ -100,16 +106,24 @@ fn user_ui(
     loaded: &LoadedRecommender,
     user: usize,
     lists: &UserRecommendations,
+    commands: &mut Vec<Command>,
 ) {
     let recommender = &loaded.recommender;
-    let title = |item: u32| recommender.items[item as usize].title.as_str();
-    let layer_name = |layer: usize| {
-        recommender
-            .layer_names
-            .get(layer)
-            .map_or("?", String::as_str)
-    };
-    ui.heading(format!("User {}", recommender.interactions.user_ids[user]));
+    let title = |item: u32| recommender.title(item);
+    let layer_name = |layer: usize| recommender.layer_name(layer);
+    let user_id = &recommender.interactions.user_ids[user];
+    ui.horizontal(|ui| {
+        ui.heading(format!("User {user_id}"));
+        if ui
+            .button("Export this user's recommendations…")
+            .on_hover_text("Their per-layer lists to CSV")
+            .clicked()
+        {
+            commands.push(Command::Export(ExportWhat::Recommendations {
+                user: Some(user_id.clone()),
+            }));
+        }
+    });
     ui.label("Layers by strength");
     for strength in &lists.layers {
         ui.add(
@@ -162,13 +176,7 @@ fn recommendation_table_ui(
     recs: &[crate::recommend::Recommendation],
     recommender: &ProjectRecommender,
 ) {
-    let title = |item: u32| recommender.items[item as usize].title.as_str();
-    let layer_name = |layer: usize| {
-        recommender
-            .layer_names
-            .get(layer)
-            .map_or("?", String::as_str)
-    };
+    let title = |item: u32| recommender.title(item);
     egui::Grid::new(("recommendations", id))
         .striped(true)
         .num_columns(4)
@@ -180,7 +188,7 @@ fn recommendation_table_ui(
             for (rank, rec) in recs.iter().enumerate() {
                 ui.label((rank + 1).to_string());
                 ui.label(title(rec.item))
-                    .on_hover_text(layer_name(rec.layer));
+                    .on_hover_text(recommender.layer_name(rec.layer));
                 ui.label(format!("{:.3}", rec.score));
                 ui.label(rec.reason.map_or("", &title));
                 ui.end_row();

@@ -10,7 +10,7 @@ use super::table::Table;
 use crate::pipeline::JobContext;
 use crate::store::ItemRow;
 
-const ROLES: [Role; 4] = [Role::ItemId, Role::Title, Role::Description, Role::Category];
+pub(super) const ROLES: [Role; 4] = [Role::ItemId, Role::Title, Role::Description, Role::Category];
 
 /// Reads a catalogue. The same id twice with the same text is merged; with a
 /// different title, description or category it is an error naming both lines.

@@ -13,7 +13,7 @@ use super::table::Table;
 use crate::pipeline::JobContext;
 use crate::store::{Histories, NewEvent};
 
-const ROLES: [Role; 6] = [
+pub(super) const ROLES: [Role; 6] = [
     Role::UserId,
     Role::ItemId,
     Role::Timestamp,

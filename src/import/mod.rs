@@ -12,6 +12,7 @@ mod fields;
 mod history;
 mod movielens;
 mod orders;
+mod preview;
 mod report;
 mod source;
 mod table;
@@ -19,6 +20,7 @@ mod table;
 pub use columns::{ColumnOverride, Role};
 pub use dates::parse_timestamp;
 pub use orders::is_service_code;
+pub use preview::{Preview, preview};
 pub use report::{BadLine, ImportReport, MAX_BAD_LINES, SkipReason};
 pub use table::MAX_FIELD_BYTES;
 

@@ -20,7 +20,7 @@ use super::table::Table;
 use crate::pipeline::JobContext;
 use crate::store::{Histories, ImportBatch, ItemRow, NewEvent};
 
-const ROLES: [Role; 6] = [
+pub(super) const ROLES: [Role; 6] = [
     Role::Basket,
     Role::ItemId,
     Role::Title,

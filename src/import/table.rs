@@ -82,6 +82,21 @@ impl Table {
         })
     }
 
+    /// The first `n` data records as text, for a preview. Stops early at a malformed record:
+    /// the import itself reports it.
+    pub fn head(&self, n: usize) -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(self.text.as_bytes())
+            .records()
+            .take(n)
+            .map_while(Result::ok)
+            .map(|record| record.iter().map(str::to_owned).collect())
+            .collect()
+    }
+
     /// Calls `row` with (line number, record) for every data record, reporting progress
     /// by bytes. Stops at the first structural fault, or when `row` fails or the job is cancelled.
     ///

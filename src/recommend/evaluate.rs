@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::data::Event;
 use super::item_model::{ItemModel, binary_matrix, ease_matrix, item_cosine, item_gram};
@@ -142,7 +142,7 @@ impl Split {
 }
 
 /// The five measures of one method.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     #[serde(rename = "hr@10")]
     pub hit_rate: f64,
@@ -277,7 +277,7 @@ pub struct Catalogue<'a> {
 }
 
 /// Everything `strata evaluate` reports.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Evaluation {
     pub users: usize,
     pub methods: BTreeMap<String, Metrics>,
@@ -291,7 +291,7 @@ pub struct Evaluation {
 }
 
 /// Strata against the best baseline on the same users: is the difference more than noise?
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// The baseline with the highest NDCG@10.
     pub baseline: String,
@@ -320,7 +320,7 @@ impl Comparison {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Tuned {
     pub blend: Blend,
     pub free_share: f64,

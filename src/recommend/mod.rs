@@ -18,6 +18,6 @@ pub use model::{
     UserRecommendations,
 };
 pub use project::{
-    BLEND_KEY, ProjectRecommender, RecommendError, evaluate_project, project_blend,
-    project_free_share, project_params,
+    BLEND_KEY, EVALUATION_KEY, ProjectRecommender, RecommendError, StoredEvaluation,
+    evaluate_project, latest_evaluation, project_blend, project_free_share, project_params,
 };

@@ -21,6 +21,16 @@ pub const LAMBDA_KEY: &str = "recommend.lambda";
 /// λ before any evaluation (the one validation chose on both shared datasets).
 pub const DEFAULT_LAMBDA: f64 = 500.0;
 
+/// Where the latest evaluation's report is kept, for the app's Quality view.
+pub const EVALUATION_KEY: &str = "evaluation.latest";
+
+/// The report of the latest `strata evaluate`, with the layer run it scored.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct StoredEvaluation {
+    pub layer_run_id: i64,
+    pub evaluation: Evaluation,
+}
+
 /// Why recommendations could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum RecommendError {
@@ -61,6 +71,7 @@ pub struct ProjectRecommender {
 
 /// Everything a project gives the recommender before any model is fitted.
 struct ProjectData {
+    layer_run_id: i64,
     interactions: Interactions,
     items: Vec<ItemRow>,
     layer_names: Vec<String>,
@@ -116,6 +127,7 @@ impl ProjectData {
             .map(|l| display_name(&l.name))
             .collect();
         Ok(Self {
+            layer_run_id: run.run_id,
             interactions,
             items,
             layer_names,
@@ -194,6 +206,18 @@ impl ProjectRecommender {
         self.model.recommend_all(&self.interactions.events, params)
     }
 
+    /// The title of the item at index `item`.
+    pub fn title(&self, item: u32) -> &str {
+        self.items
+            .get(item as usize)
+            .map_or("?", |row| row.title.as_str())
+    }
+
+    /// The display name of layer `layer` (numbered from 0).
+    pub fn layer_name(&self, layer: usize) -> &str {
+        self.layer_names.get(layer).map_or("?", String::as_str)
+    }
+
     /// The catalogue side, for [`evaluate`].
     pub fn catalogue(&self) -> Catalogue<'_> {
         Catalogue {
@@ -253,5 +277,20 @@ pub fn evaluate_project(
         TREND_KEY,
         &evaluation.tuned.trend_half_life_days.to_string(),
     )?;
-    Ok(evaluation)
+    let stored = StoredEvaluation {
+        layer_run_id: data.layer_run_id,
+        evaluation,
+    };
+    store.set_meta(
+        EVALUATION_KEY,
+        &serde_json::to_string(&stored).unwrap_or_default(),
+    )?;
+    Ok(stored.evaluation)
+}
+
+/// The report of the latest evaluation, if any (one that no longer parses counts as none).
+pub fn latest_evaluation(store: &Store) -> Result<Option<StoredEvaluation>, StoreError> {
+    Ok(store
+        .meta(EVALUATION_KEY)?
+        .and_then(|v| serde_json::from_str(&v).ok()))
 }

@@ -75,3 +75,14 @@ pub fn dump(path: &Path) -> String {
     }
     out
 }
+
+/// Embeds `store`'s items with the LSA fallback (no model needed) and makes a layer run.
+pub fn layered(store: &mut Store) {
+    use strata::embed::{LsaEmbedder, embed_project, item_text};
+    use strata::layers::{LayerParams, layer_project};
+    let texts: Vec<String> = store.items().unwrap().iter().map(item_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let lsa = LsaEmbedder::fit(&refs).unwrap();
+    embed_project(store, &lsa, 64, &JobContext::silent()).unwrap();
+    layer_project(store, &LayerParams::default(), &JobContext::silent()).unwrap();
+}

@@ -6,6 +6,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod project;
+
+pub use project::{
+    ProjectExportError, RECOMMENDATION_HEADER, write_item_layers, write_layer_list,
+    write_recommendations,
+};
+
 /// One cell of an export row.
 pub enum Cell<'a> {
     Text(&'a str),

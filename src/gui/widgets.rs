@@ -1,0 +1,26 @@
+//! Small drawing helpers shared by panels.
+
+use super::command::Command;
+use super::jobs::RunningJob;
+
+/// The running job's progress bar with its stage, and a Cancel button.
+pub fn job_progress_ui(ui: &mut egui::Ui, job: &RunningJob, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        let (fraction, stage) = job
+            .progress
+            .as_ref()
+            .map_or((0.0, "starting"), |p| (p.fraction(), p.stage));
+        ui.add(
+            egui::ProgressBar::new(fraction)
+                .desired_width((ui.available_width() - 70.0).max(60.0))
+                .text(format!("{stage} {:.0}%", fraction * 100.0))
+                .animate(true),
+        );
+        if ui
+            .add_enabled(!job.is_cancelling(), egui::Button::new("Cancel"))
+            .clicked()
+        {
+            commands.push(Command::CancelJob);
+        }
+    });
+}
