@@ -97,6 +97,11 @@ fn said(harness: &Harness<'_, StrataApp>, text: &str) -> Option<String> {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs benches too, without `--bench`: nothing to time then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("app benchmark: run it with `cargo bench --bench app`");
+        return;
+    }
     let orders = arg("--orders").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/online_retail.csv.gz")
     });

@@ -257,6 +257,40 @@ fn cli_layer_table_and_csv_export() {
         );
         assert!(row[6].parse::<f64>().unwrap().is_finite());
     }
+    // The layer list: a row per layer (empty sub-layer) then its sub-layers; sizes add up.
+    let list_path = dir.path().join("layer-list.csv");
+    let out = strata(&[
+        "export",
+        "layer-list",
+        "--project",
+        p,
+        "--out",
+        list_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = csv::Reader::from_path(&list_path).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["layer", "sublayer", "name", "size", "silhouette", "share"]
+    );
+    let list: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(list.len(), 3 + 3 * 2);
+    let layer_rows: Vec<&csv::StringRecord> = list.iter().filter(|r| r[1].is_empty()).collect();
+    assert_eq!(layer_rows.len(), 3);
+    let total: usize = layer_rows
+        .iter()
+        .map(|r| r[3].parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(total, 60);
+    let shares: f64 = layer_rows
+        .iter()
+        .map(|r| r[5].parse::<f64>().unwrap())
+        .sum();
+    assert!((shares - 1.0).abs() < 1e-9);
     let bad = strata(&["layer", "--project", p, "--k", "zero"]);
     assert_eq!(bad.status.code(), Some(2));
     // Runs stay until deleted; deleting one removes its rows.

@@ -227,7 +227,11 @@ impl MapPanel {
                 });
                 *hidden = !visible;
                 if !layer.sublayers.is_empty() {
-                    egui::CollapsingHeader::new(format!("{} sub-layers", layer.sublayers.len()))
+                    let subs = match layer.sublayers.len() {
+                        1 => "1 sub-layer".to_owned(),
+                        n => format!("{n} sub-layers"),
+                    };
+                    egui::CollapsingHeader::new(subs)
                         .id_salt(("sublayers", l))
                         .show(ui, |ui| {
                             for (sub, sub_hidden) in layer.sublayers.iter().zip(hidden_subs) {
@@ -305,7 +309,12 @@ impl MapPanel {
         }
         self.view = Some(view);
 
-        let point_size = if data.points.len() > 50_000 { 2 } else { 3 };
+        // Small catalogues get bigger points, so a few hundred items still read as a map.
+        let point_size = match data.points.len() {
+            0..2_000 => 5,
+            2_000..50_000 => 3,
+            _ => 2,
+        };
         let wanted = Drawn {
             view,
             colours: self.visible_colours(data),

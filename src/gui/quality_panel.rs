@@ -22,9 +22,12 @@ impl QualityPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, data: &QualityData) {
         egui::ScrollArea::vertical().show(ui, |ui| {
             layers_quality_ui(ui, &data.run);
-            ui.add_space(12.0);
-            ui.separator();
-            evaluation_ui(ui, data.evaluation.as_ref(), data.run.run_id);
+            ui.add_space(8.0);
+            // The layer table on the left, the evaluation beside it: both in one screen.
+            ui.columns(2, |columns| {
+                layer_table_ui(&mut columns[0], &data.run);
+                evaluation_ui(&mut columns[1], data.evaluation.as_ref(), data.run.run_id);
+            });
         });
     }
 }
@@ -135,8 +138,14 @@ fn layers_quality_ui(ui: &mut egui::Ui, stored: &StoredLayerRun) {
             .allow_scroll(false)
             .show(ui, |plot| plot.bar_chart(BarChart::new("silhouette", bars)));
     });
-    ui.add_space(8.0);
+}
 
+fn layer_table_ui(ui: &mut egui::Ui, stored: &StoredLayerRun) {
+    let run = &stored.run;
+    let items: usize = run.layers.iter().map(|l| l.size).sum();
+    ui.strong("Layers by size and silhouette");
+    // What the other four columns and the spacing leave for the name.
+    let name_width = (ui.available_width() - 250.0).max(80.0);
     egui::Grid::new("layer_sizes")
         .num_columns(5)
         .striped(true)
@@ -153,8 +162,17 @@ fn layers_quality_ui(ui: &mut egui::Ui, stored: &StoredLayerRun) {
                     .iter()
                     .map(|s| format!("{} ({})", display_name(&s.name), s.size))
                     .collect();
-                ui.label(display_name(&layer.name))
-                    .on_hover_text(format!("Sub-layers: {}", subs.join("; ")));
+                // Long names are cut (the whole name is in the tooltip), so the table keeps to
+                // its column.
+                ui.scope(|ui| {
+                    ui.set_max_width(name_width);
+                    ui.add(egui::Label::new(display_name(&layer.name)).truncate())
+                        .on_hover_text(format!(
+                            "{}\nSub-layers: {}",
+                            display_name(&layer.name),
+                            subs.join("; ")
+                        ));
+                });
                 ui.label(thousands(layer.size as u64));
                 ui.label(format!(
                     "{:.1}%",
@@ -167,7 +185,7 @@ fn layers_quality_ui(ui: &mut egui::Ui, stored: &StoredLayerRun) {
 }
 
 fn evaluation_ui(ui: &mut egui::Ui, stored: Option<&StoredEvaluation>, run_id: i64) {
-    ui.heading("Recommendations against the baselines");
+    ui.strong("Recommendations against the baselines");
     let Some(stored) = stored else {
         ui.weak(
             "Not evaluated yet. Run \"3. Evaluate\": each user's last basket is held out, \
