@@ -92,6 +92,16 @@ fn a_broken_file_shows_the_error_and_imports_nothing() {
     let project = dir.path().join("gui.strata");
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "item_id,title\n1,a\n2,b,c\n").unwrap();
+    // A project with something in it already: the failed import must leave it exactly so.
+    let mut store = strata::store::Store::open(&project).unwrap();
+    common::import(
+        &mut store,
+        strata::import::ImportKind::Items,
+        data("shop_items.csv"),
+    )
+    .unwrap();
+    drop(store);
+    let before = common::dump(&project);
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1100.0, 800.0))
         .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
@@ -107,7 +117,6 @@ fn a_broken_file_shows_the_error_and_imports_nothing() {
     harness
         .get_by_role_and_label(Role::Button, "Start import")
         .click();
-    step_until(&mut harness, "0 items");
     let deadline = Instant::now() + Duration::from_secs(30);
     while harness
         .query_by_label_contains("Import failed, nothing was written")
@@ -118,6 +127,8 @@ fn a_broken_file_shows_the_error_and_imports_nothing() {
         std::thread::sleep(Duration::from_millis(10));
     }
     harness.get_by_label_contains("bad.csv:3: expected 2 fields");
+    harness.get_by_label("5 items");
+    assert_eq!(common::dump(&project), before, "the project changed");
 }
 
 #[test]
