@@ -12,24 +12,33 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use strata::gui::StrataApp;
 
-/// Steps the app until `label` is on screen (the import runs on its own thread).
-fn step_until(harness: &mut Harness<'_, StrataApp>, label: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while harness.query_by_label(label).is_none() {
-        assert!(Instant::now() < deadline, "'{label}' never appeared");
+/// Steps the app until `done` holds, for up to `seconds`.
+fn step_while(
+    harness: &mut Harness<'_, StrataApp>,
+    seconds: u64,
+    what: &str,
+    mut done: impl FnMut(&Harness<'_, StrataApp>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !done(harness) {
+        assert!(Instant::now() < deadline, "{what} never appeared");
         harness.step();
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
+/// Steps the app until `label` is on screen (jobs run on their own threads).
+fn step_until(harness: &mut Harness<'_, StrataApp>, label: &str) {
+    step_while(harness, 60, &format!("'{label}'"), |h| {
+        h.query_by_label(label).is_some()
+    });
+}
+
 /// Steps the app until a label containing `text` is on screen.
 fn step_until_contains(harness: &mut Harness<'_, StrataApp>, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while harness.query_all_by_label_contains(text).next().is_none() {
-        assert!(Instant::now() < deadline, "nothing with '{text}' appeared");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    step_while(harness, 60, &format!("something with '{text}'"), |h| {
+        h.query_all_by_label_contains(text).next().is_some()
+    });
 }
 
 #[test]
@@ -326,21 +335,6 @@ fn selecting_a_user_shows_their_layers_recommendations_and_map_overlay() {
     // u1 has 3 distinct items: the map overlays them.
     harness.get_by_label("Map").click();
     step_until_contains(&mut harness, "history (3)");
-}
-
-/// Steps the app until `done` holds, for up to `seconds`.
-fn step_while(
-    harness: &mut Harness<'_, StrataApp>,
-    seconds: u64,
-    what: &str,
-    mut done: impl FnMut(&Harness<'_, StrataApp>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !done(harness) {
-        assert!(Instant::now() < deadline, "{what} never happened");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Issue #6, the newcomer's path: Open demo builds the demo shop (import, embed, layers,
