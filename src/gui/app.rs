@@ -498,8 +498,8 @@ impl StrataApp {
     }
 
     /// Ctrl+O opens a project, Ctrl+I shows Import, Ctrl+M the map, Ctrl+F the map's search,
-    /// Ctrl+U the users, Ctrl+L the quality, Ctrl+E exports every user's recommendations
-    /// (⌘ on macOS).
+    /// Ctrl+U the users, Ctrl+L the quality, Ctrl+E exports every user's recommendations,
+    /// Ctrl+Q quits (⌘ on macOS).
     fn shortcuts(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
         use egui::{Key, KeyboardShortcut, Modifiers};
         let pressed = |ui: &mut egui::Ui, key| {
@@ -522,6 +522,10 @@ impl StrataApp {
         }
         if pressed(ui, Key::E) {
             commands.push(Command::Export(ExportWhat::Recommendations { user: None }));
+        }
+        if pressed(ui, Key::Q) {
+            // Closing saves the settings and the window's size and place.
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
         if pressed(ui, Key::F) {
             self.settings.tab = Tab::Map;
