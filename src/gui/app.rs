@@ -202,7 +202,8 @@ impl StrataApp {
                 if self.runtime.project.as_ref().map(|p| p.store.path()) == Some(path.as_path()) {
                     self.runtime.project = None;
                 }
-                match RunningJob::spawn_demo(ctx, path, self.settings.model.clone()) {
+                let (model, weighting) = (self.settings.model.clone(), self.settings.weighting);
+                match RunningJob::spawn_demo(ctx, path, model, weighting) {
                     Ok(job) => {
                         self.pipeline_panel.last = None;
                         self.runtime.job = Some(job);
@@ -320,7 +321,7 @@ impl StrataApp {
             _ => None,
         };
         let path = project.store.path().to_path_buf();
-        match RunningJob::spawn_export(ctx, path, request, out, loaded) {
+        match RunningJob::spawn_export(ctx, path, request, out, loaded, self.settings.weighting) {
             Ok(job) => self.runtime.job = Some(job),
             Err(e) => self.runtime.error = Some(format!("could not start the export: {e}")),
         }
@@ -349,6 +350,14 @@ impl StrataApp {
 
     /// Takes news from the background: a dialog's answer, job progress, a finished job.
     fn poll_background(&mut self, ctx: &egui::Context) {
+        // A recommender fitted with another weighting than the chosen one is fitted again.
+        let refit = self.runtime.project.as_ref().is_some_and(|p| {
+            matches!(&p.users, Loadable::Loaded(Ok(loaded))
+                if loaded.params.profile.weighting != self.settings.weighting)
+        });
+        if refit {
+            self.invalidate(false, true, false);
+        }
         if let Some(answer) = self.runtime.dialog.as_ref().and_then(PendingDialog::poll)
             && let Some(dialog) = self.runtime.dialog.take()
         {
@@ -406,32 +415,22 @@ impl StrataApp {
                 if self.settings.tab == Tab::Import {
                     self.settings.tab = Tab::Map;
                 }
-                self.runtime.status = Some(
-                    "The demo shop is ready: 320 products and 302 customers of UCI Online Retail (CC BY 4.0)."
-                        .into(),
-                );
+                self.runtime.status = self.runtime.project.as_ref().map(|p| {
+                    format!(
+                        "The demo shop is ready: {} products and {} customers of UCI Online Retail (CC BY 4.0).",
+                        p.info.items, p.info.users
+                    )
+                });
             }
             JobOutcome::Demo(Err(e)) => self.pipeline_panel.last = Some(Err(e)),
             JobOutcome::Quality(loaded) => {
-                let quality = match loaded {
-                    Ok(quality) => quality,
-                    Err(e) => {
-                        self.runtime.error = Some(e);
-                        None
-                    }
-                };
+                let quality = self.or_error(loaded);
                 if let Some(project) = &mut self.runtime.project {
                     project.quality = Loadable::Loaded(quality.map(Arc::new));
                 }
             }
             JobOutcome::Map(loaded) => {
-                let map = match loaded {
-                    Ok(map) => map,
-                    Err(e) => {
-                        self.runtime.error = Some(e);
-                        None
-                    }
-                };
+                let map = self.or_error(loaded);
                 if let Some(project) = &mut self.runtime.project {
                     project.map = Loadable::Loaded(map.map(Arc::new));
                 }
@@ -444,6 +443,14 @@ impl StrataApp {
                 self.users_panel.reset();
             }
         }
+    }
+
+    /// What a read found, or nothing with its error in the status bar.
+    fn or_error<T>(&mut self, read: Result<Option<T>, String>) -> Option<T> {
+        read.unwrap_or_else(|e| {
+            self.runtime.error = Some(e);
+            None
+        })
     }
 
     /// Starts reading the open project's map when it has not been read, and its recommender

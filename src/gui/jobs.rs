@@ -230,13 +230,14 @@ impl RunningJob {
     }
 
     /// Writes `request` to `out` on the thread `strata-export`. Recommendations use `loaded`
-    /// when the Users view has it, else the recommender is fitted here.
+    /// when the Users view has it, else a recommender is fitted here with `weighting`.
     pub fn spawn_export(
         ctx: &egui::Context,
         project: PathBuf,
         request: ExportRequest,
         out: PathBuf,
         loaded: Option<Arc<LoadedRecommender>>,
+        weighting: Weighting,
     ) -> std::io::Result<Self> {
         let lost = |e| JobOutcome::Export(Err(e));
         let title = format!("Exporting to {}", out.display());
@@ -246,7 +247,10 @@ impl RunningJob {
             title,
             lost,
             ctx,
-            move |job| JobOutcome::Export(export(&project, &request, &out, loaded, job)),
+            move |job| {
+                let recommender = loaded.ok_or(weighting);
+                JobOutcome::Export(export(&project, &request, &out, recommender, job))
+            },
         )
     }
 
@@ -257,6 +261,7 @@ impl RunningJob {
         ctx: &egui::Context,
         project: PathBuf,
         model: ModelChoice,
+        weighting: Weighting,
     ) -> std::io::Result<Self> {
         let lost = |e| JobOutcome::Demo(Err(e));
         Self::spawn(
@@ -265,7 +270,9 @@ impl RunningJob {
             "Building the demo shop".to_owned(),
             lost,
             ctx,
-            move |job| JobOutcome::Demo(build_demo(&project, &model, job).map(|()| project)),
+            move |job| {
+                JobOutcome::Demo(build_demo(&project, &model, weighting, job).map(|()| project))
+            },
         )
     }
 
@@ -517,7 +524,7 @@ fn export(
     project: &std::path::Path,
     request: &ExportRequest,
     out: &std::path::Path,
-    loaded: Option<Arc<LoadedRecommender>>,
+    recommender: Result<Arc<LoadedRecommender>, Weighting>,
     job: &JobContext,
 ) -> Result<String, String> {
     let failed = |e: &dyn std::fmt::Display| format!("Export failed, nothing was written: {e}");
@@ -533,10 +540,10 @@ fn export(
             .map_err(|e| failed(&e)),
         super::command::ExportWhat::Recommendations { user } => {
             job.progress("fitting", 0, 2);
-            let loaded = match loaded {
-                Some(loaded) => loaded,
-                None => {
-                    Arc::new(load_recommender(project, Weighting::One).map_err(|e| failed(&e))?)
+            let loaded = match recommender {
+                Ok(loaded) => loaded,
+                Err(weighting) => {
+                    Arc::new(load_recommender(project, weighting).map_err(|e| failed(&e))?)
                 }
             };
             let recommender = &loaded.recommender;
@@ -578,6 +585,7 @@ fn export(
 fn build_demo(
     project: &std::path::Path,
     model: &ModelChoice,
+    weighting: Weighting,
     job: &JobContext,
 ) -> Result<(), String> {
     let failed = |e: &dyn std::fmt::Display| format!("The demo could not be built: {e}");
@@ -607,7 +615,7 @@ fn build_demo(
     }
     embed_with(project, model, job)?;
     make_layers(project, job)?;
-    evaluate(project, Weighting::One, job)?;
+    evaluate(project, weighting, job)?;
     Ok(())
 }
 
