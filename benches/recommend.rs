@@ -13,7 +13,7 @@ use strata::embed::{BertSentenceEmbedder, configure_process, embed_project};
 use strata::import::{ImportKind, ImportRequest, run_import};
 use strata::layers::{LayerParams, layer_project};
 use strata::pipeline::JobContext;
-use strata::recommend::{ProjectRecommender, RecommendParams, Weighting, evaluate_project};
+use strata::recommend::{ProfileParams, ProjectRecommender, Weighting, evaluate_project};
 use strata::store::Store;
 
 fn arg(name: &str) -> Option<String> {
@@ -69,12 +69,12 @@ fn main() {
         .exists()
         .then(|| layered(ImportKind::MovieLens, &movielens, dir.path(), &model));
     drop(model);
-    let params = RecommendParams::default();
+    let profile = ProfileParams::default();
     let started = Instant::now();
-    let recommender = ProjectRecommender::load(&shop, Weighting::One).expect("load");
+    let recommender = ProjectRecommender::load(&shop, profile.clone(), 5).expect("load");
     let load = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let all = recommender.for_all(&params);
+    let all = recommender.for_all();
     let lists = started.elapsed().as_secs_f64();
     let shown: usize = all.iter().map(|r| r.merged.len()).sum();
     println!(
@@ -84,7 +84,7 @@ fn main() {
     drop((recommender, all));
 
     let started = Instant::now();
-    let evaluation = evaluate_project(&mut shop, &params, &silent).expect("evaluate");
+    let evaluation = evaluate_project(&mut shop, &profile, &silent).expect("evaluate");
     let shop_seconds = started.elapsed().as_secs_f64();
     println!(
         "Online Retail: evaluation of {} users in {shop_seconds:.1} s",
@@ -92,12 +92,9 @@ fn main() {
     );
     let mut total = shop_seconds;
     if let Some(films) = &mut films {
-        let rated = RecommendParams {
-            profile: strata::recommend::ProfileParams {
-                weighting: Weighting::Rating,
-                ..Default::default()
-            },
-            ..RecommendParams::default()
+        let rated = ProfileParams {
+            weighting: Weighting::Rating,
+            ..ProfileParams::default()
         };
         let started = Instant::now();
         let evaluation = evaluate_project(films, &rated, &silent).expect("evaluate");

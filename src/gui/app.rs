@@ -1,5 +1,5 @@
 //! The app: persisted [`Settings`], one struct per panel, and the runtime
-//! handles (the open project, the running job, a pending file dialog).
+//! handles (the open project with its reads, the running job, a pending file dialog).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,28 +7,26 @@ use std::sync::Arc;
 use super::command::{Command, ExportRequest, ExportWhat};
 use super::fonts;
 use super::import_panel::ImportPanel;
-use super::jobs::Step;
-use super::jobs::{DialogTarget, JobOutcome, PendingDialog, RunningJob};
+use super::jobs::{
+    DialogTarget, JobKind, JobOutcome, PendingDialog, RunningJob, describe, read_map, read_quality,
+    read_users,
+};
 use super::map_panel::MapPanel;
-use super::pipeline_panel::PipelinePanel;
+use super::pipeline_panel::{PipelinePanel, UnknownLanguage};
 use super::project_panel::{ProjectPanel, ProjectView};
 use super::quality_panel::{QualityData, QualityPanel};
 use super::settings::{Settings, Tab};
-use super::users_panel::{LoadedRecommender, UsersPanel};
+use super::task::{Read, Task, TaskError};
+use super::users_panel::UsersPanel;
 use crate::map::MapData;
+use crate::recommend::ProjectRecommender;
 use crate::store::{ProjectInfo, Store};
 
 /// Live handles: not persisted, not drawn directly.
 struct Runtime {
     project: Option<OpenProject>,
-    /// The user's job (an import); one at a time.
+    /// The user's job (an import, a step, an export, the demo); one at a time.
     job: Option<RunningJob>,
-    /// Reading the map of the project at this path, beside any user's job.
-    map_job: Option<(PathBuf, RunningJob)>,
-    /// Loading the recommender of the project at this path.
-    users_job: Option<(PathBuf, RunningJob)>,
-    /// Reading the quality report of the project at this path.
-    quality_job: Option<(PathBuf, RunningJob)>,
     dialog: Option<PendingDialog>,
     /// The last error not tied to a panel, shown in the status bar until dismissed.
     error: Option<String>,
@@ -40,22 +38,24 @@ struct Runtime {
     scripted_dialogs: std::collections::VecDeque<Option<PathBuf>>,
 }
 
+/// The open project and what was read from it. Reads belong to the project: closing it
+/// drops them, and whatever they were reading with them.
 struct OpenProject {
     store: Store,
     info: ProjectInfo,
     /// `None` when the project has no layer run yet.
-    map: Loadable<Option<Arc<MapData>>>,
+    map: Read<Option<Arc<MapData>>>,
     /// The recommender, or why there is none yet (read when the Users view is first shown).
-    users: Loadable<Result<Arc<LoadedRecommender>, String>>,
+    users: Read<Result<Arc<ProjectRecommender>, String>>,
     /// The latest layer run's quality and evaluation (`None` before the first layer run).
-    quality: Loadable<Option<Arc<QualityData>>>,
+    quality: Read<Option<Arc<QualityData>>>,
 }
 
-/// Something read from the project off the UI thread.
-enum Loadable<T> {
-    NotLoaded,
-    Loading,
-    Loaded(T),
+impl OpenProject {
+    /// The recommender, once fitted.
+    fn recommender(&self) -> Option<&Arc<ProjectRecommender>> {
+        self.users.loaded().and_then(|users| users.as_ref().ok())
+    }
 }
 
 pub struct StrataApp {
@@ -101,9 +101,6 @@ impl StrataApp {
             runtime: Runtime {
                 project: None,
                 job: None,
-                map_job: None,
-                users_job: None,
-                quality_job: None,
                 dialog: None,
                 error: None,
                 status: None,
@@ -154,33 +151,15 @@ impl StrataApp {
                 self.open_dialog(ctx, DialogTarget::ImportSource(kind))
             }
             Command::StartImport(request) => {
-                let Some(project) = &self.runtime.project else {
-                    self.runtime.error = Some("Open or create a project first.".into());
-                    return;
-                };
-                if self.runtime.job.is_some() {
-                    return;
-                }
-                let path = project.store.path().to_path_buf();
-                match RunningJob::spawn_import(ctx, path, request) {
-                    Ok(job) => {
-                        self.import_panel.report = None;
-                        self.import_panel.error = None;
-                        self.runtime.job = Some(job);
-                    }
-                    Err(e) => self.runtime.error = Some(format!("could not start the import: {e}")),
-                }
+                self.start_job(ctx, |ctx, path| RunningJob::import(ctx, path, request));
             }
-            Command::StartEmbed(model) => {
-                self.start_job(|ctx, path| RunningJob::spawn_embed(ctx, path, model), ctx);
+            Command::StartEmbed { model, anyway } => {
+                self.start_job(ctx, |ctx, path| RunningJob::embed(ctx, path, model, anyway));
             }
-            Command::StartLayers => self.start_job(RunningJob::spawn_layers, ctx),
+            Command::StartLayers => self.start_job(ctx, RunningJob::layers),
             Command::StartEvaluate => {
-                let weighting = self.settings.weighting;
-                self.start_job(
-                    |ctx, path| RunningJob::spawn_evaluate(ctx, path, weighting),
-                    ctx,
-                );
+                let profile = self.settings.profile();
+                self.start_job(ctx, |ctx, path| RunningJob::evaluate(ctx, path, profile));
             }
             Command::Export(what) => {
                 if self.runtime.project.is_none() {
@@ -202,28 +181,25 @@ impl StrataApp {
                 if self.runtime.project.as_ref().map(|p| p.store.path()) == Some(path.as_path()) {
                     self.runtime.project = None;
                 }
-                let (model, weighting) = (self.settings.model.clone(), self.settings.weighting);
-                match RunningJob::spawn_demo(ctx, path, model, weighting) {
-                    Ok(job) => {
-                        self.pipeline_panel.last = None;
-                        self.runtime.job = Some(job);
-                    }
+                let (model, profile) = (self.settings.model.clone(), self.settings.profile());
+                match RunningJob::demo(ctx, path, model, profile) {
+                    Ok(job) => self.started(job),
                     Err(e) => self.runtime.error = Some(format!("could not start the demo: {e}")),
                 }
             }
             Command::CancelJob => {
                 if let Some(job) = &self.runtime.job {
-                    job.cancel();
+                    job.task.cancel();
                 }
             }
         }
     }
 
-    /// Starts a pipeline step on the open project, unless a job runs.
+    /// Starts a job on the open project, unless a job runs.
     fn start_job(
         &mut self,
-        spawn: impl FnOnce(&egui::Context, PathBuf) -> std::io::Result<RunningJob>,
         ctx: &egui::Context,
+        spawn: impl FnOnce(&egui::Context, PathBuf) -> std::io::Result<RunningJob>,
     ) {
         let Some(project) = &self.runtime.project else {
             self.runtime.error = Some("Open or create a project first.".into());
@@ -233,12 +209,21 @@ impl StrataApp {
             return;
         }
         match spawn(ctx, project.store.path().to_path_buf()) {
-            Ok(job) => {
-                self.pipeline_panel.last = None;
-                self.runtime.job = Some(job);
-            }
+            Ok(job) => self.started(job),
             Err(e) => self.runtime.error = Some(format!("could not start the job: {e}")),
         }
+    }
+
+    /// A job has started: the panel it reports to forgets the last one's outcome.
+    fn started(&mut self, job: RunningJob) {
+        if job.kind == JobKind::Import {
+            self.import_panel.report = None;
+            self.import_panel.error = None;
+        } else {
+            self.pipeline_panel.last = None;
+            self.pipeline_panel.unknown_language = None;
+        }
+        self.runtime.job = Some(job);
     }
 
     fn open_project(&mut self, path: PathBuf) {
@@ -256,9 +241,9 @@ impl StrataApp {
                 self.runtime.project = Some(OpenProject {
                     store,
                     info,
-                    map: Loadable::NotLoaded,
-                    users: Loadable::NotLoaded,
-                    quality: Loadable::NotLoaded,
+                    map: Read::NotLoaded,
+                    users: Read::NotLoaded,
+                    quality: Read::NotLoaded,
                 });
                 self.map_panel.reset();
                 self.users_panel.reset();
@@ -307,24 +292,20 @@ impl StrataApp {
     /// Writes an export on a background thread, with the Users view's recommender when it is
     /// loaded.
     fn start_export(&mut self, request: ExportRequest, out: PathBuf, ctx: &egui::Context) {
-        let Some(project) = &self.runtime.project else {
-            return;
-        };
         if self.runtime.job.is_some() {
             self.runtime.error = Some("Wait for the running job, then export again.".into());
             return;
         }
-        let loaded = match (&request.what, &project.users) {
-            (ExportWhat::Recommendations { .. }, Loadable::Loaded(Ok(loaded))) => {
-                Some(Arc::clone(loaded))
+        let loaded = match (&request.what, &self.runtime.project) {
+            (ExportWhat::Recommendations { .. }, Some(project)) => {
+                project.recommender().map(Arc::clone)
             }
             _ => None,
         };
-        let path = project.store.path().to_path_buf();
-        match RunningJob::spawn_export(ctx, path, request, out, loaded, self.settings.weighting) {
-            Ok(job) => self.runtime.job = Some(job),
-            Err(e) => self.runtime.error = Some(format!("could not start the export: {e}")),
-        }
+        let profile = self.settings.profile();
+        self.start_job(ctx, |ctx, path| {
+            RunningJob::export(ctx, path, request, out, loaded, profile)
+        });
     }
 
     /// Forgets what was read from the open project, so it is read again; reads in flight are
@@ -334,57 +315,91 @@ impl StrataApp {
             return;
         };
         if map {
-            project.map = Loadable::NotLoaded;
-            self.runtime.map_job = None;
+            project.map = Read::NotLoaded;
         }
         if users {
-            project.users = Loadable::NotLoaded;
-            self.runtime.users_job = None;
+            project.users = Read::NotLoaded;
             self.users_panel.reset();
         }
         if quality {
-            project.quality = Loadable::NotLoaded;
-            self.runtime.quality_job = None;
+            project.quality = Read::NotLoaded;
         }
     }
 
-    /// Takes news from the background: a dialog's answer, job progress, a finished job.
+    /// Takes news from the background: a dialog's answer, job progress, a finished job or read.
     fn poll_background(&mut self, ctx: &egui::Context) {
         // A recommender fitted with another weighting than the chosen one is fitted again.
         let refit = self.runtime.project.as_ref().is_some_and(|p| {
-            matches!(&p.users, Loadable::Loaded(Ok(loaded))
-                if loaded.params.profile.weighting != self.settings.weighting)
+            p.recommender()
+                .is_some_and(|r| r.params.profile.weighting != self.settings.weighting)
         });
         if refit {
             self.invalidate(false, true, false);
         }
-        if let Some(answer) = self.runtime.dialog.as_ref().and_then(PendingDialog::poll)
+        if let Some(answer) = self.runtime.dialog.as_mut().and_then(PendingDialog::poll)
             && let Some(dialog) = self.runtime.dialog.take()
         {
             self.dialog_answered(answer, dialog.target, ctx);
         }
-        if let Some(outcome) = self.runtime.job.as_mut().and_then(RunningJob::poll) {
-            self.runtime.job = None;
-            self.finished(outcome);
+        if let Some(result) = self.runtime.job.as_mut().and_then(|job| job.task.poll())
+            && let Some(job) = self.runtime.job.take()
+        {
+            self.finished(job.kind, result);
         }
-        let reads = [
-            take_finished(&mut self.runtime.map_job),
-            take_finished(&mut self.runtime.users_job),
-            take_finished(&mut self.runtime.quality_job),
-        ];
-        for (read_from, outcome) in reads.into_iter().flatten() {
-            let open = self.runtime.project.as_ref().map(|p| p.store.path());
-            // What was read for a project that has since been closed is dropped.
-            if open == Some(read_from.as_path()) {
-                self.finished(outcome);
-            }
-        }
+        self.poll_reads();
         self.load_when_needed(ctx);
     }
 
-    fn finished(&mut self, outcome: JobOutcome) {
+    /// Takes the open project's finished reads; a read that failed says why in the status bar.
+    fn poll_reads(&mut self) {
+        let Some(project) = &mut self.runtime.project else {
+            return;
+        };
+        let mut failed = None;
+        let map_was_loading = matches!(project.map, Read::Loading(_));
+        project.map.poll(|e| {
+            failed = Some(format!(
+                "could not load the map: {}",
+                super::advice::explain(&e)
+            ));
+            None
+        });
+        if map_was_loading && project.map.loaded().is_some() {
+            self.map_panel.reset();
+        }
+        project.quality.poll(|e| {
+            failed = Some(format!(
+                "could not load the quality: {}",
+                super::advice::explain(&e)
+            ));
+            None
+        });
+        let users_were_loading = matches!(project.users, Read::Loading(_));
+        project.users.poll(|e| Err(super::advice::explain(&e)));
+        if users_were_loading && project.users.loaded().is_some() {
+            self.users_panel.reset();
+        }
+        if failed.is_some() {
+            self.runtime.error = failed;
+        }
+    }
+
+    fn finished(&mut self, kind: JobKind, result: Result<JobOutcome, TaskError>) {
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let said = describe(kind, &e);
+                if kind == JobKind::Import {
+                    self.import_panel.error = Some(said);
+                } else {
+                    self.runtime.status = None;
+                    self.pipeline_panel.last = Some(Err(said));
+                }
+                return;
+            }
+        };
         match outcome {
-            JobOutcome::Import(Ok((report, info))) => {
+            JobOutcome::Import(report, info) => {
                 self.runtime.status = Some(format!("Imported {}", report.files.join(", ")));
                 self.import_panel.report = Some(report);
                 self.import_panel.report_logged_at = None;
@@ -394,113 +409,60 @@ impl StrataApp {
                 // New histories: the recommender is fitted again when next shown.
                 self.invalidate(false, true, false);
             }
-            JobOutcome::Import(Err(e)) => self.import_panel.error = Some(e),
-            JobOutcome::Step(step, said) => {
-                match step {
+            JobOutcome::Said(said) => {
+                match kind {
                     // A new layer run: its map, recommender and quality are read again.
-                    Step::Layers if said.is_ok() => self.invalidate(true, true, true),
+                    JobKind::Layers => self.invalidate(true, true, true),
                     // New settings for the lists, and a new report.
-                    Step::Evaluate if said.is_ok() => self.invalidate(false, true, true),
+                    JobKind::Evaluate => self.invalidate(false, true, true),
                     _ => {}
                 }
-                self.runtime.status = said.as_ref().ok().cloned();
-                self.pipeline_panel.last = Some(said);
+                self.runtime.status = Some(said.clone());
+                self.pipeline_panel.last = Some(Ok(said));
             }
-            JobOutcome::Export(said) => {
-                self.runtime.status = said.as_ref().ok().cloned();
-                self.pipeline_panel.last = Some(said);
+            JobOutcome::UnknownLanguage { share, model } => {
+                self.runtime.status = Some(
+                    "Nothing embedded: choose a model that reads the catalogue's language.".into(),
+                );
+                self.pipeline_panel.unknown_language = Some(UnknownLanguage { share, model });
             }
-            JobOutcome::Demo(Ok(path)) => {
+            JobOutcome::Demo(path, summary) => {
                 self.open_project(path);
                 if self.settings.tab == Tab::Import {
                     self.settings.tab = Tab::Map;
                 }
-                self.runtime.status = self.runtime.project.as_ref().map(|p| {
-                    format!(
-                        "The demo shop is ready: {} products and {} customers of UCI Online Retail (CC BY 4.0).",
-                        p.info.items, p.info.users
-                    )
-                });
-            }
-            JobOutcome::Demo(Err(e)) => self.pipeline_panel.last = Some(Err(e)),
-            JobOutcome::Quality(loaded) => {
-                let quality = self.or_error(loaded);
-                if let Some(project) = &mut self.runtime.project {
-                    project.quality = Loadable::Loaded(quality.map(Arc::new));
-                }
-            }
-            JobOutcome::Map(loaded) => {
-                let map = self.or_error(loaded);
-                if let Some(project) = &mut self.runtime.project {
-                    project.map = Loadable::Loaded(map.map(Arc::new));
-                }
-                self.map_panel.reset();
-            }
-            JobOutcome::Users(loaded) => {
-                if let Some(project) = &mut self.runtime.project {
-                    project.users = Loadable::Loaded(loaded.map(Arc::new));
-                }
-                self.users_panel.reset();
+                self.runtime.status = Some(format!(
+                    "The demo shop is ready: {} products and {} customers of UCI Online Retail (CC BY 4.0).",
+                    summary.info.items, summary.info.users
+                ));
             }
         }
     }
 
-    /// What a read found, or nothing with its error in the status bar.
-    fn or_error<T>(&mut self, read: Result<Option<T>, String>) -> Option<T> {
-        read.unwrap_or_else(|e| {
-            self.runtime.error = Some(e);
-            None
-        })
-    }
-
-    /// Starts reading the open project's map when it has not been read, and its recommender
-    /// when the Users view wants it.
+    /// Starts reading the open project's map when it has not been read, its quality when the
+    /// Quality view wants it, and its recommender when the Users view does.
     fn load_when_needed(&mut self, ctx: &egui::Context) {
         let Some(project) = &mut self.runtime.project else {
             return;
         };
         let path = project.store.path().to_path_buf();
-        if self.runtime.map_job.is_none() && matches!(project.map, Loadable::NotLoaded) {
-            match RunningJob::spawn_map_load(ctx, path.clone()) {
-                Ok(job) => {
-                    project.map = Loadable::Loading;
-                    self.runtime.map_job = Some((path.clone(), job));
-                }
-                Err(e) => {
-                    project.map = Loadable::Loaded(None);
-                    self.runtime.error = Some(format!("could not start loading the map: {e}"));
-                }
-            }
+        let mut failed = None;
+        if matches!(project.map, Read::NotLoaded) {
+            project.map = start_read(read_map(ctx, path.clone()), || None, &mut failed);
         }
-        if self.settings.tab == Tab::Quality
-            && self.runtime.quality_job.is_none()
-            && matches!(project.quality, Loadable::NotLoaded)
-        {
-            match RunningJob::spawn_quality_load(ctx, path.clone()) {
-                Ok(job) => {
-                    project.quality = Loadable::Loading;
-                    self.runtime.quality_job = Some((path.clone(), job));
-                }
-                Err(e) => {
-                    project.quality = Loadable::Loaded(None);
-                    self.runtime.error = Some(format!("could not start loading the quality: {e}"));
-                }
-            }
+        if self.settings.tab == Tab::Quality && matches!(project.quality, Read::NotLoaded) {
+            project.quality = start_read(read_quality(ctx, path.clone()), || None, &mut failed);
         }
         let wanted = self.settings.tab == Tab::Users && self.runtime.job.is_none();
-        if wanted
-            && self.runtime.users_job.is_none()
-            && matches!(project.users, Loadable::NotLoaded)
-        {
-            match RunningJob::spawn_users_load(ctx, path.clone(), self.settings.weighting) {
-                Ok(job) => {
-                    project.users = Loadable::Loading;
-                    self.runtime.users_job = Some((path, job));
-                }
-                Err(e) => {
-                    project.users = Loadable::Loaded(Err(format!("could not start loading: {e}")));
-                }
-            }
+        if wanted && matches!(project.users, Read::NotLoaded) {
+            let profile = self.settings.profile();
+            project.users = match read_users(ctx, path, profile) {
+                Ok(task) => Read::Loading(task),
+                Err(e) => Read::Loaded(Err(format!("could not start loading: {e}"))),
+            };
+        }
+        if failed.is_some() {
+            self.runtime.error = failed;
         }
     }
 
@@ -595,17 +557,15 @@ impl StrataApp {
             Tab::Map => {
                 let project = self.runtime.project.as_ref();
                 let overlay = project
-                    .and_then(|p| match &p.users {
-                        Loadable::Loaded(Ok(loaded)) => self.users_panel.overlay(loaded),
-                        _ => None,
-                    })
+                    .and_then(OpenProject::recommender)
+                    .and_then(|recommender| self.users_panel.overlay(recommender))
                     .unwrap_or_default();
                 match project.map(|p| &p.map) {
                     None => {
                         ui.weak("Open a project to see its map.");
                     }
-                    Some(Loadable::NotLoaded | Loadable::Loading) => loading_ui(ui, "the map"),
-                    Some(Loadable::Loaded(map)) => {
+                    Some(Read::NotLoaded | Read::Loading(_)) => loading_ui(ui, "the map"),
+                    Some(Read::Loaded(map)) => {
                         self.map_panel.ui(ui, map.as_ref(), &overlay);
                     }
                 }
@@ -614,21 +574,23 @@ impl StrataApp {
                 None => {
                     ui.weak("Open a project to see its users.");
                 }
-                Some(Loadable::NotLoaded | Loadable::Loading) => loading_ui(ui, "the users"),
-                Some(Loadable::Loaded(Err(why))) => {
+                Some(Read::NotLoaded | Read::Loading(_)) => loading_ui(ui, "the users"),
+                Some(Read::Loaded(Err(why))) => {
                     ui.colored_label(ui.visuals().error_fg_color, why);
                 }
-                Some(Loadable::Loaded(Ok(loaded))) => self.users_panel.ui(ui, loaded, commands),
+                Some(Read::Loaded(Ok(recommender))) => {
+                    self.users_panel.ui(ui, recommender, commands)
+                }
             },
             Tab::Quality => match self.runtime.project.as_ref().map(|p| &p.quality) {
                 None => {
                     ui.weak("Open a project to see the quality of its layers.");
                 }
-                Some(Loadable::NotLoaded | Loadable::Loading) => loading_ui(ui, "the quality"),
-                Some(Loadable::Loaded(None)) => {
+                Some(Read::NotLoaded | Read::Loading(_)) => loading_ui(ui, "the quality"),
+                Some(Read::Loaded(None)) => {
                     ui.weak("No layers yet: run \"1. Embed items\" and \"2. Make layers\".");
                 }
-                Some(Loadable::Loaded(Some(data))) => self.quality_panel.ui(ui, data),
+                Some(Read::Loaded(Some(data))) => self.quality_panel.ui(ui, data),
             },
         }
     }
@@ -642,7 +604,7 @@ impl StrataApp {
                 }
             } else if let Some(job) = &self.runtime.job {
                 ui.spinner();
-                ui.label(&job.title);
+                ui.label(job.task.title());
             } else if let Some(status) = &self.runtime.status {
                 ui.weak(status);
             } else {
@@ -652,10 +614,19 @@ impl StrataApp {
     }
 }
 
-/// The outcome of a finished read, with the project it was read from; the slot is emptied.
-fn take_finished(slot: &mut Option<(PathBuf, RunningJob)>) -> Option<(PathBuf, JobOutcome)> {
-    let outcome = slot.as_mut().and_then(|(_, job)| job.poll())?;
-    slot.take().map(|(path, _)| (path, outcome))
+/// A read that has started, or, when its thread could not, `empty` with why in `failed`.
+fn start_read<T>(
+    task: std::io::Result<Task<T>>,
+    empty: impl FnOnce() -> T,
+    failed: &mut Option<String>,
+) -> Read<T> {
+    match task {
+        Ok(task) => Read::Loading(task),
+        Err(e) => {
+            *failed = Some(format!("could not start a read: {e}"));
+            Read::Loaded(empty())
+        }
+    }
 }
 
 /// A spinner while `what` is read off the UI thread.

@@ -51,8 +51,9 @@ pub enum Command {
     BrowseImportSource(ImportKind),
     /// Run an import on a background thread.
     StartImport(ImportRequest),
-    /// Embed every item of the open project with this model, on a background thread.
-    StartEmbed(ModelChoice),
+    /// Embed every item of the open project with `model`, on a background thread; with
+    /// `anyway`, even when the model does not read the catalogue's language.
+    StartEmbed { model: ModelChoice, anyway: bool },
     /// Split the open project's catalogue into layers, on a background thread.
     StartLayers,
     /// Evaluate the open project's recommendations against the baselines.

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::command::Command;
-use super::jobs::{JobKind, PreviewJob, RunningJob};
+use super::jobs::{JobKind, RunningJob, read_preview};
 use super::project_panel::thousands;
+use super::task::Task;
 use super::widgets::job_progress_ui;
 use crate::import::{ColumnOverride, ImportKind, ImportReport, ImportRequest, Preview, Role};
 
@@ -20,7 +21,7 @@ pub struct ImportPanel {
     /// The preview of the file as the import would read it, or why it cannot be read.
     preview: Option<Result<Preview, String>>,
     /// The preview being read, and for what.
-    preview_job: Option<(PreviewKey, PreviewJob)>,
+    preview_job: Option<(PreviewKey, Task<Preview>)>,
     /// What the shown preview is of.
     preview_key: Option<PreviewKey>,
     pub report: Option<ImportReport>,
@@ -115,11 +116,11 @@ impl ImportPanel {
             path: PathBuf::from(source),
             overrides: self.overrides(),
         });
-        if let Some((key, job)) = &self.preview_job
+        if let Some((key, job)) = &mut self.preview_job
             && let Some(result) = job.poll()
         {
             self.preview_key = Some(key.clone());
-            self.preview = Some(result);
+            self.preview = Some(result.map_err(|e| super::advice::explain(&e)));
             self.preview_job = None;
         }
         let current = self
@@ -136,10 +137,10 @@ impl ImportPanel {
             Some(key) if current != Some(&key) => {
                 // A path typed halfway does not exist yet: nothing to read.
                 if key.path.exists() {
-                    let job = PreviewJob::spawn(
+                    let job = read_preview(
                         ctx,
                         key.kind,
-                        key.path.clone(),
+                        &key.path,
                         key.overrides.clone(),
                         PREVIEW_ROWS,
                     );
@@ -209,8 +210,8 @@ impl ImportPanel {
         ui.add_space(6.0);
 
         if let Some(job) = job.filter(|j| j.kind == JobKind::Import) {
-            job_progress_ui(ui, job, commands);
-            ui.weak(&job.title);
+            job_progress_ui(ui, &job.task, commands);
+            ui.weak(job.task.title());
         } else {
             let source = self.source_text.trim();
             let ready = project_open && !source.is_empty() && missing.is_empty();

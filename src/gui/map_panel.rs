@@ -8,10 +8,10 @@
 //! So a frame costs the same at 1M points as at 1k, dragging and zooming included.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use egui::{Color32, ColorImage, Sense, TextureHandle, TextureOptions, Vec2};
 
+use super::task::Task;
 use super::users_panel::UserOverlay;
 use crate::map::{Highlight, MapData, MapView, rasterize};
 
@@ -39,7 +39,7 @@ struct Drawn {
 struct PendingRaster {
     drawn: Drawn,
     /// The image, and the search's matches it highlights.
-    image: Receiver<(ColorImage, Arc<Vec<u32>>)>,
+    image: Task<(ColorImage, Arc<Vec<u32>>)>,
 }
 
 #[derive(Default)]
@@ -99,9 +99,9 @@ impl MapPanel {
     /// Takes a finished raster, and starts the next one when the texture is not what `wanted`
     /// says (one at a time: while the user drags, each new raster shows the latest view).
     fn update_texture(&mut self, ctx: &egui::Context, data: &Arc<MapData>, wanted: &Drawn) {
-        if let Some(pending) = &self.pending {
-            match pending.image.try_recv() {
-                Ok((image, matches)) => {
+        if let Some(pending) = &mut self.pending {
+            match pending.image.poll() {
+                Some(Ok((image, matches))) => {
                     self.matches = matches;
                     self.matched_query = pending.drawn.query.clone();
                     match &mut self.texture {
@@ -116,52 +116,47 @@ impl MapPanel {
                     }
                     self.drawn = self.pending.take().map(|p| p.drawn);
                 }
-                Err(TryRecvError::Empty) => return,
-                // The thread could not be started or died: try again below.
-                Err(TryRecvError::Disconnected) => self.pending = None,
+                None => return,
+                // The thread died: try again below.
+                Some(Err(_)) => self.pending = None,
             }
         }
         if self.drawn.as_ref() == Some(wanted) {
             return;
         }
-        let (tx, image) = channel();
-        let (data, drawn, ctx) = (Arc::clone(data), wanted.clone(), ctx.clone());
+        let (data, drawn) = (Arc::clone(data), wanted.clone());
         // Titles are searched on the raster thread (10–20 ms at 1M items), once per query.
         let known = (wanted.query == self.matched_query).then(|| Arc::clone(&self.matches));
         let overlay = wanted.overlay.clone();
-        let started = std::thread::Builder::new()
-            .name("strata-map-raster".into())
-            .spawn(move || {
-                let matches = known.unwrap_or_else(|| Arc::new(data.search(&drawn.query)));
-                let highlights: Vec<Highlight<'_>> = [
-                    (&overlay.history, HISTORY_COLOUR),
-                    (&overlay.recommended, RECOMMENDED_COLOUR),
-                    (matches.as_ref(), MATCH_COLOUR),
-                ]
-                .into_iter()
-                .filter(|(items, _)| !items.is_empty())
-                .map(|(items, colour)| Highlight { items, colour })
+        let started = Task::spawn_value(ctx, "strata-map-raster", move || {
+            let matches = known.unwrap_or_else(|| Arc::new(data.search(&drawn.query)));
+            let highlights: Vec<Highlight<'_>> = [
+                (&overlay.history, HISTORY_COLOUR),
+                (&overlay.recommended, RECOMMENDED_COLOUR),
+                (matches.as_ref(), MATCH_COLOUR),
+            ]
+            .into_iter()
+            .filter(|(items, _)| !items.is_empty())
+            .map(|(items, colour)| Highlight { items, colour })
+            .collect();
+            let raster = rasterize(
+                &data.points,
+                &drawn.view,
+                &drawn.colours,
+                &highlights,
+                drawn.point_size,
+            );
+            let pixels = raster
+                .pixels
+                .iter()
+                .map(|p| {
+                    let [r, g, b, a] = p.to_le_bytes();
+                    Color32::from_rgba_premultiplied(r, g, b, a)
+                })
                 .collect();
-                let raster = rasterize(
-                    &data.points,
-                    &drawn.view,
-                    &drawn.colours,
-                    &highlights,
-                    drawn.point_size,
-                );
-                let pixels = raster
-                    .pixels
-                    .iter()
-                    .map(|p| {
-                        let [r, g, b, a] = p.to_le_bytes();
-                        Color32::from_rgba_premultiplied(r, g, b, a)
-                    })
-                    .collect();
-                // The receiver is gone only when the map was closed meanwhile.
-                let _ = tx.send((ColorImage::new(raster.size, pixels), matches));
-                ctx.request_repaint();
-            });
-        if started.is_ok() {
+            (ColorImage::new(raster.size, pixels), matches)
+        });
+        if let Ok(image) = started {
             self.pending = Some(PendingRaster {
                 drawn: wanted.clone(),
                 image,

@@ -2,9 +2,10 @@
 //! that knows egui, eframe or rfd exist.
 //!
 //! Layout follows egui's demo and rerun: panels draw and push [`Command`]s;
-//! the app applies them after drawing. Long work runs on named threads
-//! ([`jobs`]) that report progress over a channel and wake the UI.
+//! the app applies them after drawing. Long work runs as a [`task::Task`] on a named
+//! thread that reports progress over a channel and wakes the UI ([`jobs`] says which).
 
+mod advice;
 mod app;
 mod command;
 mod fonts;
@@ -15,6 +16,7 @@ mod pipeline_panel;
 mod project_panel;
 mod quality_panel;
 mod settings;
+mod task;
 mod users_panel;
 mod widgets;
 

@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 
 use super::command::{Command, ExportWhat};
-use super::jobs::{JobKind, RunningJob};
+use super::jobs::RunningJob;
 use super::settings::{ModelChoice, Settings};
 use super::widgets::job_progress_ui;
+use crate::embed::MULTILINGUAL_MODEL;
 use crate::recommend::Weighting;
 
 #[derive(Default)]
@@ -16,6 +17,16 @@ pub struct PipelinePanel {
     pub folder_text: String,
     /// What the last step (or export, or demo) said, or why it failed.
     pub last: Option<Result<String, String>>,
+    /// Embedding stopped before any work: the model does not read the catalogue's language.
+    pub unknown_language: Option<UnknownLanguage>,
+}
+
+/// What the app says when the chosen model does not read the catalogue's language.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnknownLanguage {
+    /// Share of the catalogue's tokens that are `[UNK]` to `model`.
+    pub share: f64,
+    pub model: String,
 }
 
 impl PipelinePanel {
@@ -38,10 +49,15 @@ impl PipelinePanel {
         let mut kind = match model {
             ModelChoice::Default => 0,
             ModelChoice::Folder(_) => 1,
+            ModelChoice::Multilingual => 3,
             ModelChoice::Lsa => 2,
         };
         ui.radio_value(&mut kind, 0, "all-MiniLM-L6-v2 (default)")
             .on_hover_text("From $STRATA_MODEL_DIR or the Hugging Face cache; the LSA fallback, with a note, when it is missing");
+        ui.radio_value(&mut kind, 3, "Multilingual MiniLM (reads Chinese)")
+            .on_hover_text(format!(
+                "{MULTILINGUAL_MODEL}, from the Hugging Face cache; the LSA fallback, with a note, when it is missing"
+            ));
         ui.radio_value(&mut kind, 1, "A model folder");
         ui.radio_value(&mut kind, 2, "LSA (no model, weaker)");
         *model = match kind {
@@ -56,6 +72,7 @@ impl PipelinePanel {
                 ModelChoice::Folder(PathBuf::from(self.folder_text.trim()))
             }
             2 => ModelChoice::Lsa,
+            3 => ModelChoice::Multilingual,
             _ => ModelChoice::Default,
         };
         ui.label("Histories weigh each event")
@@ -79,7 +96,10 @@ impl PipelinePanel {
                 )
                 .on_disabled_hover_text(why_not);
             if embed.clicked() {
-                commands.push(Command::StartEmbed(model.clone()));
+                commands.push(Command::StartEmbed {
+                    model: model.clone(),
+                    anyway: false,
+                });
             }
             let layers = ui
                 .add_enabled(ready, egui::Button::new("2. Make layers"))
@@ -98,11 +118,12 @@ impl PipelinePanel {
                 commands.push(Command::StartEvaluate);
             }
         });
-        if let Some(job) =
-            job.filter(|j| matches!(j.kind, JobKind::Step(_) | JobKind::Demo | JobKind::Export))
-        {
-            ui.weak(&job.title);
-            job_progress_ui(ui, job, commands);
+        if let Some(job) = job.filter(|j| j.kind.is_pipeline()) {
+            ui.weak(job.task.title());
+            job_progress_ui(ui, &job.task, commands);
+        }
+        if let Some(unknown) = &self.unknown_language {
+            unknown_language_ui(ui, unknown, model, ready, commands);
         }
         match &self.last {
             Some(Ok(said)) => {
@@ -149,4 +170,56 @@ impl PipelinePanel {
             }
         });
     }
+}
+
+/// The model does not read the catalogue's language: say so, and offer the multilingual
+/// model, LSA, or to embed anyway.
+fn unknown_language_ui(
+    ui: &mut egui::Ui,
+    unknown: &UnknownLanguage,
+    model: &ModelChoice,
+    ready: bool,
+    commands: &mut Vec<Command>,
+) {
+    ui.colored_label(
+        ui.visuals().warn_fg_color,
+        format!(
+            "{:.0}% of this catalogue's words are unknown to {}: it does not read their \
+             language, so its vectors would group unlike items. Nothing was embedded.",
+            unknown.share * 100.0,
+            unknown.model
+        ),
+    );
+    ui.horizontal_wrapped(|ui| {
+        let multilingual = ui
+            .add_enabled(ready, egui::Button::new("Use the multilingual model"))
+            .on_hover_text(format!(
+                "{MULTILINGUAL_MODEL}: reads Chinese and about 50 other languages (from the \
+                 Hugging Face cache, downloaded when missing)"
+            ));
+        if multilingual.clicked() {
+            commands.push(Command::StartEmbed {
+                model: ModelChoice::Multilingual,
+                anyway: false,
+            });
+        }
+        let lsa = ui
+            .add_enabled(ready, egui::Button::new("Use LSA"))
+            .on_hover_text("Word-based, no model needed; segments Chinese into words");
+        if lsa.clicked() {
+            commands.push(Command::StartEmbed {
+                model: ModelChoice::Lsa,
+                anyway: false,
+            });
+        }
+        if ui
+            .add_enabled(ready, egui::Button::new("Embed anyway"))
+            .clicked()
+        {
+            commands.push(Command::StartEmbed {
+                model: model.clone(),
+                anyway: true,
+            });
+        }
+    });
 }

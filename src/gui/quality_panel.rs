@@ -225,11 +225,11 @@ fn evaluation_ui(ui: &mut egui::Ui, stored: Option<&StoredEvaluation>, run_id: i
                 ui.strong(title);
             }
             ui.end_row();
-            for (name, m) in &evaluation.methods {
-                if name == "strata" {
-                    ui.strong(name);
+            for (method, m) in &evaluation.methods {
+                if method.is_baseline() {
+                    ui.label(method.name());
                 } else {
-                    ui.label(name);
+                    ui.strong(method.name());
                 }
                 ui.label(format!("{:.4}", m.hit_rate));
                 if m.ndcg == best_ndcg {

@@ -2,7 +2,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::recommend::Weighting;
+use crate::embed::{EmbedderRequest, MULTILINGUAL_MODEL, ModelQueryRequest};
+use crate::recommend::{ProfileParams, Weighting};
 
 /// What the app remembers between runs. New fields need `#[serde(default)]` semantics,
 /// which the struct-level attribute gives, so older saved settings still load.
@@ -45,8 +46,29 @@ pub enum ModelChoice {
     Default,
     /// A folder with config.json, tokenizer.json and model.safetensors.
     Folder(PathBuf),
+    /// paraphrase-multilingual-MiniLM-L12-v2 from the Hugging Face cache (downloaded when
+    /// missing): reads Chinese and about 50 other languages.
+    Multilingual,
     /// TF-IDF + SVD over the catalogue's words: no model needed, weaker.
     Lsa,
+}
+
+impl ModelChoice {
+    /// What the core's embedder choice is asked for.
+    pub fn request(&self) -> EmbedderRequest {
+        match self {
+            ModelChoice::Default => EmbedderRequest::Model(ModelQueryRequest::default()),
+            ModelChoice::Folder(dir) => EmbedderRequest::Model(ModelQueryRequest {
+                repo: None,
+                dir: Some(dir.clone()),
+            }),
+            ModelChoice::Multilingual => EmbedderRequest::Model(ModelQueryRequest {
+                repo: Some(MULTILINGUAL_MODEL.to_owned()),
+                dir: None,
+            }),
+            ModelChoice::Lsa => EmbedderRequest::Lsa,
+        }
+    }
 }
 
 /// The views of the main area.
@@ -84,6 +106,14 @@ impl Tab {
 impl Settings {
     pub const STORAGE_KEY: &'static str = "strata.settings";
     const MAX_RECENT: usize = 8;
+
+    /// How histories are weighed for the evaluation, the Users view and the exports.
+    pub fn profile(&self) -> ProfileParams {
+        ProfileParams {
+            weighting: self.weighting,
+            ..ProfileParams::default()
+        }
+    }
 
     pub fn remember_project(&mut self, path: PathBuf) {
         self.recent_projects.retain(|p| *p != path);

@@ -3,13 +3,7 @@
 //! recommendations on the map.
 
 use super::command::{Command, ExportWhat};
-use crate::recommend::{ProjectRecommender, RecommendParams, UserRecommendations};
-
-/// A project's recommender with the settings its lists use, loaded off the UI thread.
-pub struct LoadedRecommender {
-    pub recommender: ProjectRecommender,
-    pub params: RecommendParams,
-}
+use crate::recommend::{ProjectRecommender, RecommendationRow, UserLists, UserRecommendations};
 
 /// What the map shows for the selected user.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -22,7 +16,14 @@ pub struct UserOverlay {
 pub struct UsersPanel {
     filter: String,
     /// The selected user (index into the recommender's users) and their lists.
-    selected: Option<(usize, UserRecommendations)>,
+    selected: Option<Selected>,
+}
+
+/// The selected user's lists, by item index (for the map) and as rows (for the tables).
+struct Selected {
+    user: usize,
+    lists: UserRecommendations,
+    rows: UserLists,
 }
 
 impl UsersPanel {
@@ -32,9 +33,9 @@ impl UsersPanel {
     }
 
     /// The selected user's history and merged list, for the map.
-    pub fn overlay(&self, loaded: &LoadedRecommender) -> Option<UserOverlay> {
-        let (user, lists) = self.selected.as_ref()?;
-        let mut history: Vec<u32> = loaded.recommender.interactions.events[*user]
+    pub fn overlay(&self, recommender: &ProjectRecommender) -> Option<UserOverlay> {
+        let Selected { user, lists, .. } = self.selected.as_ref()?;
+        let mut history: Vec<u32> = recommender.interactions.events[*user]
             .iter()
             .map(|e| e.item)
             .collect();
@@ -49,10 +50,10 @@ impl UsersPanel {
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
-        loaded: &LoadedRecommender,
+        recommender: &ProjectRecommender,
         commands: &mut Vec<Command>,
     ) {
-        let users = &loaded.recommender.interactions.user_ids;
+        let users = &recommender.interactions.user_ids;
         egui::Panel::left("users_list")
             .resizable(true)
             .default_size(200.0)
@@ -76,13 +77,15 @@ impl UsersPanel {
                     matching.len(),
                     |ui, rows| {
                         for &u in &matching[rows] {
-                            let chosen = self.selected.as_ref().is_some_and(|(s, _)| *s == u);
+                            let chosen = self.selected.as_ref().is_some_and(|s| s.user == u);
                             if ui.selectable_label(chosen, &users[u]).clicked() && !chosen {
-                                let lists = loaded.recommender.model.recommend(
-                                    &loaded.recommender.interactions.events[u],
-                                    &loaded.params,
-                                );
-                                self.selected = Some((u, lists));
+                                let lists = recommender.lists(u);
+                                let rows = recommender.rows(u, &lists);
+                                self.selected = Some(Selected {
+                                    user: u,
+                                    lists,
+                                    rows,
+                                });
                             }
                         }
                     },
@@ -92,9 +95,9 @@ impl UsersPanel {
             None => {
                 ui.weak("Select a user to see their layers, history and recommendations.");
             }
-            Some((user, lists)) => {
+            Some(selected) => {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    user_ui(ui, loaded, *user, lists, commands);
+                    user_ui(ui, recommender, selected, commands);
                 });
             }
         });
@@ -103,15 +106,12 @@ impl UsersPanel {
 
 fn user_ui(
     ui: &mut egui::Ui,
-    loaded: &LoadedRecommender,
-    user: usize,
-    lists: &UserRecommendations,
+    recommender: &ProjectRecommender,
+    selected: &Selected,
     commands: &mut Vec<Command>,
 ) {
-    let recommender = &loaded.recommender;
-    let title = |item: u32| recommender.title(item);
-    let layer_name = |layer: usize| recommender.layer_name(layer);
-    let user_id = &recommender.interactions.user_ids[user];
+    let rows = &selected.rows;
+    let user_id = &rows.user_id;
     ui.horizontal(|ui| {
         ui.heading(format!("User {user_id}"));
         if ui
@@ -125,43 +125,43 @@ fn user_ui(
         }
     });
     ui.label("Layers by strength");
-    for strength in &lists.layers {
+    for layer in &rows.layers {
         ui.add(
-            egui::ProgressBar::new(strength.strength as f32)
+            egui::ProgressBar::new(layer.strength as f32)
                 .text(format!(
                     "{} · {:.0}%",
-                    layer_name(strength.layer),
-                    strength.strength * 100.0
+                    layer.layer_name,
+                    layer.strength * 100.0
                 ))
                 .desired_width(ui.available_width().min(520.0)),
         );
     }
     ui.add_space(8.0);
     ui.strong("Recommended (merged list)");
-    recommendation_table_ui(ui, "merged", &lists.merged, recommender);
-    for (strength, recs) in lists.layers.iter().zip(&lists.per_layer) {
+    recommendation_table_ui(ui, "merged", &rows.merged);
+    for layer in &rows.layers {
         ui.add_space(6.0);
         egui::CollapsingHeader::new(format!(
             "{} · {:.0}%",
-            layer_name(strength.layer),
-            strength.strength * 100.0
+            layer.layer_name,
+            layer.strength * 100.0
         ))
-        .id_salt(("layer_recs", strength.layer))
+        .id_salt(("layer_recs", layer.layer))
         .default_open(true)
         .show(ui, |ui| {
-            recommendation_table_ui(ui, &strength.layer.to_string(), recs, recommender);
+            recommendation_table_ui(ui, &layer.layer.to_string(), &layer.recommendations);
         });
     }
     ui.add_space(8.0);
-    let history = &recommender.interactions.events[user];
+    let history = &recommender.interactions.events[selected.user];
     egui::CollapsingHeader::new(format!("History ({} interactions)", history.len()))
         .id_salt("history")
         .show(ui, |ui| {
             for event in history.iter().rev().take(200) {
                 ui.label(format!(
                     "{} · {}",
-                    title(event.item),
-                    layer_name(recommender.model.item_layer(event.item))
+                    recommender.title(event.item),
+                    recommender.layer_name(recommender.model.item_layer(event.item))
                 ));
             }
             if history.len() > 200 {
@@ -170,13 +170,7 @@ fn user_ui(
         });
 }
 
-fn recommendation_table_ui(
-    ui: &mut egui::Ui,
-    id: &str,
-    recs: &[crate::recommend::Recommendation],
-    recommender: &ProjectRecommender,
-) {
-    let title = |item: u32| recommender.title(item);
+fn recommendation_table_ui(ui: &mut egui::Ui, id: &str, rows: &[RecommendationRow]) {
     egui::Grid::new(("recommendations", id))
         .striped(true)
         .num_columns(4)
@@ -185,12 +179,11 @@ fn recommendation_table_ui(
                 ui.strong(name);
             }
             ui.end_row();
-            for (rank, rec) in recs.iter().enumerate() {
-                ui.label((rank + 1).to_string());
-                ui.label(title(rec.item))
-                    .on_hover_text(recommender.layer_name(rec.layer));
-                ui.label(format!("{:.3}", rec.score));
-                ui.label(rec.reason.map_or("", &title));
+            for row in rows {
+                ui.label(row.rank.to_string());
+                ui.label(&row.title).on_hover_text(&row.layer_name);
+                ui.label(format!("{:.3}", row.score));
+                ui.label(row.reason_title.as_deref().unwrap_or(""));
                 ui.end_row();
             }
         });

@@ -1,14 +1,13 @@
 //! Small drawing helpers shared by panels.
 
 use super::command::Command;
-use super::jobs::RunningJob;
+use super::task::Task;
 
-/// The running job's progress bar with its stage, and a Cancel button.
-pub fn job_progress_ui(ui: &mut egui::Ui, job: &RunningJob, commands: &mut Vec<Command>) {
+/// A running task's progress bar with its stage, and a Cancel button.
+pub fn job_progress_ui<T>(ui: &mut egui::Ui, task: &Task<T>, commands: &mut Vec<Command>) {
     ui.horizontal(|ui| {
-        let (fraction, stage) = job
-            .progress
-            .as_ref()
+        let (fraction, stage) = task
+            .progress()
             .map_or((0.0, "starting"), |p| (p.fraction(), p.stage));
         ui.add(
             egui::ProgressBar::new(fraction)
@@ -17,7 +16,7 @@ pub fn job_progress_ui(ui: &mut egui::Ui, job: &RunningJob, commands: &mut Vec<C
                 .animate(true),
         );
         if ui
-            .add_enabled(!job.is_cancelling(), egui::Button::new("Cancel"))
+            .add_enabled(!task.is_cancelling(), egui::Button::new("Cancel"))
             .clicked()
         {
             commands.push(Command::CancelJob);

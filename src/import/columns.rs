@@ -284,7 +284,7 @@ impl ColumnMap {
                 .or_else(|| normalised.iter().position(|h| *h == wanted))
                 .ok_or_else(|| {
                     format!(
-                        "--map {}={}: there is no column '{}' (columns: {})",
+                        "the column mapping {}={}: there is no column '{}' (columns: {})",
                         o.role,
                         o.column,
                         o.column,

@@ -97,7 +97,7 @@ pub enum ImportError {
         reason: String,
     },
 
-    #[error("{}:1: no {role} column (looked for names like {looked_for}); the columns are: {columns}; name one with --map {role}=COLUMN", .path.display())]
+    #[error("{}:1: no {role} column (looked for names like {looked_for}); the columns are: {columns}", .path.display())]
     MissingColumn {
         path: PathBuf,
         role: Role,
@@ -116,6 +116,21 @@ pub enum ImportError {
 
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
+}
+
+impl crate::pipeline::JobError for ImportError {
+    fn is_cancelled(&self) -> bool {
+        matches!(self, ImportError::Cancelled(_))
+    }
+
+    fn next_step(&self) -> Option<crate::pipeline::NextStep> {
+        match self {
+            ImportError::MissingColumn { role, .. } => Some(crate::pipeline::NextStep::MapColumn {
+                role: role.to_string(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl From<WriteError> for ImportError {

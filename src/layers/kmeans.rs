@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use rayon::prelude::*;
 
-use super::linalg::{add_rows_by_label, in_pool, row_norms, rows_dot_rows, rows_dot_rows_serial};
+use crate::linalg::{add_rows_by_label, in_pool, row_norms, rows_dot_rows, rows_dot_rows_serial};
 
 const MAX_ITERATIONS: usize = 300;
 const TOLERANCE: f64 = 1e-4;

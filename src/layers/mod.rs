@@ -7,7 +7,6 @@
 //! is seeded: the same vectors and parameters give the same layers.
 
 mod kmeans;
-pub mod linalg;
 mod names;
 mod pca;
 mod project;
@@ -77,12 +76,18 @@ impl Default for LayerParams {
 pub enum LayerError {
     #[error("the project has no items to split into layers")]
     NoItems,
-    #[error("--k {k} asks for more layers than there are items ({items})")]
+    #[error("{k} layers were asked for: more layers than there are items ({items})")]
     TooManyLayers { k: usize, items: usize },
     #[error("{0}")]
     Math(String),
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
+}
+
+impl crate::pipeline::JobError for LayerError {
+    fn is_cancelled(&self) -> bool {
+        matches!(self, LayerError::Cancelled(_))
+    }
 }
 
 /// Quality of the top-level split.
@@ -138,6 +143,56 @@ pub struct LayerRun {
     /// Said to the user about this run (e.g. why there is only one layer).
     pub notes: Vec<String>,
     pub seconds: f64,
+}
+
+/// A layer run as reports show it (`strata layer --json`): everything but the per-item
+/// arrays and the layers' centroids, with the run's id in the project.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerRunSummary<'a> {
+    pub run_id: i64,
+    pub params: &'a LayerParams,
+    pub k: usize,
+    pub curve: &'a [(usize, f64)],
+    pub layers: Vec<LayerSummary<'a>>,
+    pub quality: &'a Quality,
+    pub notes: &'a [String],
+    pub seconds: f64,
+}
+
+/// A layer as reports show it: no centroid.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerSummary<'a> {
+    pub name: &'a [String],
+    pub size: usize,
+    pub silhouette: Option<f64>,
+    pub sublayers: &'a [Sublayer],
+    pub sub_curve: &'a [(usize, f64)],
+}
+
+impl LayerRun {
+    /// This run, stored as `run_id`, as reports show it.
+    pub fn summary(&self, run_id: i64) -> LayerRunSummary<'_> {
+        LayerRunSummary {
+            run_id,
+            params: &self.params,
+            k: self.k,
+            curve: &self.curve,
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerSummary {
+                    name: &l.name,
+                    size: l.size,
+                    silhouette: l.silhouette,
+                    sublayers: &l.sublayers,
+                    sub_curve: &l.sub_curve,
+                })
+                .collect(),
+            quality: &self.quality,
+            notes: &self.notes,
+            seconds: self.seconds,
+        }
+    }
 }
 
 /// How many distinct rows `x` has, up to `limit`.
@@ -216,7 +271,7 @@ fn sweep_rows(
     let finished = AtomicU64::new(0);
     job.progress(stage, 0, total);
     // The k values are independent: they run side by side, one per core.
-    let fits: Vec<Result<(usize, f64, KMeansFit), Cancelled>> = linalg::in_pool(|| {
+    let fits: Vec<Result<(usize, f64, KMeansFit), Cancelled>> = crate::linalg::in_pool(|| {
         ks.par_iter()
             .map(|&k| {
                 job.check()?;
@@ -355,7 +410,7 @@ pub fn build_layers(
     // Sub-layers: each layer split on its own, the layers side by side.
     let done_layers = AtomicU64::new(0);
     job.progress("sub-layers", 0, k as u64);
-    let splits: Vec<Result<_, LayerError>> = linalg::in_pool(|| {
+    let splits: Vec<Result<_, LayerError>> = crate::linalg::in_pool(|| {
         (0..k)
             .into_par_iter()
             .map(|layer| {
@@ -403,7 +458,7 @@ pub fn build_layers(
     job.check()?;
     job.progress("stability", 0, 1);
     let stability_ari = (k >= 2).then(|| {
-        let runs: Vec<Vec<usize>> = linalg::in_pool(|| {
+        let runs: Vec<Vec<usize>> = crate::linalg::in_pool(|| {
             (1..=2u64)
                 .into_par_iter()
                 .map(|s| kmeans(vectors, d, k, params.seed.wrapping_add(s)).labels)

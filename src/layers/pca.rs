@@ -10,7 +10,7 @@
 use linfa_linalg::eigh::Eigh;
 use ndarray::Array2;
 
-use super::linalg::gram;
+use crate::linalg::{dot_f64 as dot, gram};
 
 /// Items on the map and what the two axes explain.
 #[derive(Clone, Debug)]
@@ -176,10 +176,6 @@ fn orthonormalise(vectors: &mut [Vec<f64>]) {
             }
         }
     }
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 #[cfg(test)]

@@ -3,15 +3,16 @@
 use super::{LayerError, LayerParams, LayerRun, build_layers};
 use crate::embed::{item_text, text_hash};
 use crate::pipeline::JobContext;
+use crate::pipeline::{JobError, NextStep};
 use crate::store::{Store, StoreError};
 
 /// Why a project could not be layered.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectLayerError {
-    #[error("{path}: no item vectors yet; run `strata embed --project {path}` first")]
+    #[error("{path}: no item vectors yet")]
     NotEmbedded { path: String },
     #[error(
-        "{path}: {missing} of {items} items have no vector from {model} (the catalogue changed since the last embedding); run `strata embed --project {path}` again"
+        "{path}: {missing} of {items} items have no vector from {model} (the catalogue changed since the last embedding)"
     )]
     MissingVectors {
         path: String,
@@ -23,6 +24,22 @@ pub enum ProjectLayerError {
     Layer(#[from] LayerError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl JobError for ProjectLayerError {
+    fn is_cancelled(&self) -> bool {
+        matches!(self, ProjectLayerError::Layer(LayerError::Cancelled(_)))
+    }
+
+    fn next_step(&self) -> Option<NextStep> {
+        match self {
+            ProjectLayerError::NotEmbedded { path }
+            | ProjectLayerError::MissingVectors { path, .. } => Some(NextStep::Embed {
+                project: path.into(),
+            }),
+            ProjectLayerError::Layer(_) | ProjectLayerError::Store(_) => None,
+        }
+    }
 }
 
 /// The vectors of every item (in item order) from the project's current embedding.

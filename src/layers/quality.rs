@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::linalg::{row_norms, rows_dot_rows};
+use crate::linalg::{row_norms, rows_dot_rows};
 
 /// A seeded sample of at most `size` row indices of `0..n`, in increasing order.
 pub fn sample_indices(n: usize, size: usize, seed: u64) -> Vec<usize> {

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::view::MapView;
-use crate::layers::linalg::{in_pool, threads};
+use crate::linalg::{in_pool, threads};
 
 /// The map's points: world position, layer and sub-layer of each item (item order).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use super::data::Event;
 use super::item_model::{ItemModel, binary_matrix, ease_matrix, item_cosine, item_gram};
-use super::model::{Blend, Model, Ranked, RecommendParams, dot, popularity};
-use crate::layers::linalg::{in_pool, rows_dot_rows, rows_times};
+use super::model::{Blend, Model, Ranked, RecommendParams, popularity};
+use crate::linalg::{dot, in_pool, rows_dot_rows, rows_times};
 use crate::pipeline::{Cancelled, JobContext};
 
 /// List length the metrics are taken at.
@@ -276,11 +276,61 @@ pub struct Catalogue<'a> {
     pub item_sublayer: &'a [usize],
 }
 
+/// The methods an evaluation scores: Strata and its baselines. Their stored names (and the
+/// keys of `--json`) are the lowercase ones; the order is the report's.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    Content,
+    Ease,
+    #[serde(rename = "itemknn")]
+    ItemKnn,
+    /// The default only fills an empty [`Comparison`].
+    #[default]
+    Popular,
+    Strata,
+}
+
+impl Method {
+    /// Every method, in the report's order.
+    pub const ALL: [Method; 5] = [
+        Method::Content,
+        Method::Ease,
+        Method::ItemKnn,
+        Method::Popular,
+        Method::Strata,
+    ];
+
+    /// The name in reports and `--json` keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Content => "content",
+            Method::Ease => "ease",
+            Method::ItemKnn => "itemknn",
+            Method::Popular => "popular",
+            Method::Strata => "strata",
+        }
+    }
+
+    /// True for the methods Strata is measured against.
+    pub fn is_baseline(self) -> bool {
+        self != Method::Strata
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Everything `strata evaluate` reports.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Evaluation {
     pub users: usize,
-    pub methods: BTreeMap<String, Metrics>,
+    pub methods: BTreeMap<Method, Metrics>,
     /// Strata's blend and EASE's λ as chosen on the validation split.
     pub tuned: Tuned,
     /// Share of counted users with ≥ 2 layers whose Strata list draws on ≥ 2 layers.
@@ -294,7 +344,7 @@ pub struct Evaluation {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// The baseline with the highest NDCG@10.
-    pub baseline: String,
+    pub baseline: Method,
     /// Strata's NDCG@10 minus the baseline's.
     pub ndcg_difference: f64,
     /// Standard error of that difference (paired over users): a difference within about two
@@ -303,7 +353,7 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    fn paired(baseline: &str, strata: &[f64], other: &[f64]) -> Self {
+    fn paired(baseline: Method, strata: &[f64], other: &[f64]) -> Self {
         let n = strata.len().min(other.len());
         let differences: Vec<f64> = strata.iter().zip(other).map(|(a, b)| a - b).collect();
         let mean = differences.iter().sum::<f64>() / n.max(1) as f64;
@@ -313,7 +363,7 @@ impl Comparison {
             .sum::<f64>()
             / n.saturating_sub(1).max(1) as f64;
         Self {
-            baseline: baseline.to_owned(),
+            baseline,
             ndcg_difference: mean,
             standard_error: (variance / n.max(1) as f64).sqrt(),
         }
@@ -516,6 +566,83 @@ impl Fold {
     }
 }
 
+/// Strata's model of a training split, with its EASE (or the cosine model without one).
+type FitModel<'a> = dyn Fn(&[Vec<Event>], Option<ItemModel>) -> Model + 'a;
+
+/// Popularity of a training split at each of [`TREND_HALF_LIVES`].
+type Popularities<'a> = dyn Fn(&[Vec<Event>]) -> Vec<Vec<f32>> + 'a;
+
+/// What one validation fold needs besides the fold itself.
+struct FoldContext<'a> {
+    grid: &'a [Setting],
+    params: &'a RecommendParams,
+    catalogue: &'a Catalogue<'a>,
+    fit: &'a FitModel<'a>,
+    popularities: &'a Popularities<'a>,
+    job: &'a JobContext<'a>,
+}
+
+/// What a validation fold found.
+struct FoldResult {
+    /// EASE's λ with the best NDCG@10 here, among those tried.
+    lambda: f64,
+    /// EASE's NDCG@10 at `lambda` (`None` when no λ's factorisation succeeded).
+    ease_ndcg: Option<f64>,
+    /// Strata's metrics for each setting of the grid.
+    strata: Vec<Metrics>,
+}
+
+/// Scores EASE at each of `lambdas` on `fold`, then Strata's whole setting grid with the
+/// best EASE as its collaborative evidence. Progress runs from `step` to `step + 2` of 4.
+fn validate_fold(
+    fold: &Fold,
+    lambdas: &[f64],
+    context: &FoldContext<'_>,
+    step: u64,
+) -> Result<FoldResult, Cancelled> {
+    let catalogue = context.catalogue;
+    let n_items = catalogue.item_layer.len();
+    let train = &fold.split.train;
+    let x = binary_matrix(train, n_items);
+    let gram = item_gram(&x, train.len(), n_items);
+    let mut lambda = lambdas.first().copied().unwrap_or(EASE_LAMBDAS[0]);
+    let mut ease_ndcg: Option<f64> = None;
+    let mut item_model = None;
+    for &candidate in lambdas {
+        context.job.check()?;
+        let Some(b) = ease_matrix(&gram, n_items, candidate) else {
+            continue;
+        };
+        let scores = item_model_scores(&x, n_items, &b, &fold.users);
+        let ndcg = tally_rows(&scores, fold, catalogue).ndcg;
+        if ease_ndcg.is_none_or(|best| ndcg > best) {
+            (lambda, ease_ndcg) = (candidate, Some(ndcg));
+            item_model = Some(b);
+        }
+    }
+    drop((x, gram));
+    context.job.progress("validation", step + 1, 4);
+    let model = (context.fit)(train, item_model);
+    let trends = (context.popularities)(train);
+    let strata = strata_metrics(
+        &model,
+        fold,
+        context.grid,
+        &trends,
+        context.params,
+        catalogue,
+        context.job,
+        true,
+    )?
+    .0;
+    context.job.progress("validation", step + 2, 4);
+    Ok(FoldResult {
+        lambda,
+        ease_ndcg,
+        strata,
+    })
+}
+
 /// NDCG@10 pooled over folds: the mean over all their counted users.
 fn pooled(ndcgs: &[(f64, usize)]) -> f64 {
     let users: usize = ndcgs.iter().map(|&(_, n)| n).sum();
@@ -565,61 +692,25 @@ pub fn evaluate(
     let first = Fold::new(Split::last_timestamp(&test.split.train));
     let second = Fold::new(Split::last_timestamp(&first.split.train));
 
-    // EASE's λ on the first fold (Strata's collaborative evidence is the same item–item
-    // model), then Strata's settings on it.
+    // EASE's λ is chosen on the first fold; the second uses it. On each, Strata's settings
+    // are scored with the fold's EASE as its collaborative evidence.
     let grid = setting_grid();
-    let x = binary_matrix(&first.split.train, n_items);
-    let gram = item_gram(&x, first.split.train.len(), n_items);
-    let mut ease_lambda = EASE_LAMBDAS[0];
-    let mut ease_first = f64::NEG_INFINITY;
-    let mut item_model = None;
-    for lambda in EASE_LAMBDAS {
-        job.check()?;
-        let Some(b) = ease_matrix(&gram, n_items, lambda) else {
-            continue;
-        };
-        let scores = item_model_scores(&x, n_items, &b, &first.users);
-        let ndcg = tally_rows(&scores, &first, catalogue).ndcg;
-        if ndcg > ease_first {
-            (ease_lambda, ease_first) = (lambda, ndcg);
-            item_model = Some(b);
-        }
-    }
-    drop((x, gram));
-    job.progress("validation", 1, 4);
-    let model = fit(&first.split.train, item_model);
-    let trends = popularities(&first.split.train);
-    let on_first = strata_metrics(&model, &first, &grid, &trends, params, catalogue, job, true)?.0;
-    drop(model);
-    job.progress("validation", 2, 4);
-
-    // The second fold, with the same λ.
-    let x = binary_matrix(&second.split.train, n_items);
-    let item_model = ease_matrix(
-        &item_gram(&x, second.split.train.len(), n_items),
-        n_items,
-        ease_lambda,
-    );
-    let ease_second = item_model.as_ref().map_or(0.0, |b| {
-        tally_rows(
-            &item_model_scores(&x, n_items, b, &second.users),
-            &second,
-            catalogue,
-        )
-        .ndcg
-    });
-    drop(x);
-    job.progress("validation", 3, 4);
-    let model = fit(&second.split.train, item_model);
-    let trends = popularities(&second.split.train);
-    let on_second = strata_metrics(
-        &model, &second, &grid, &trends, params, catalogue, job, true,
-    )?
-    .0;
-    drop(model);
+    let fold_context = FoldContext {
+        grid: &grid,
+        params,
+        catalogue,
+        fit: &fit,
+        popularities: &popularities,
+        job,
+    };
+    let on_first = validate_fold(&first, &EASE_LAMBDAS, &fold_context, 0)?;
+    let ease_lambda = on_first.lambda;
+    let on_second = validate_fold(&second, &[ease_lambda], &fold_context, 2)?;
+    let ease_first = on_first.ease_ndcg.unwrap_or(f64::NEG_INFINITY);
+    let ease_second = on_second.ease_ndcg.unwrap_or(0.0);
     let (best, strata_validation_ndcg) = grid
         .iter()
-        .zip(on_first.iter().zip(&on_second))
+        .zip(on_first.strata.iter().zip(&on_second.strata))
         .map(|(setting, (a, b))| {
             let ndcg = pooled(&[(a.ndcg, first.users.len()), (b.ndcg, second.users.len())]);
             (*setting, ndcg)
@@ -632,7 +723,6 @@ pub fn evaluate(
         (ease_first, first.users.len()),
         (ease_second, second.users.len()),
     ]);
-    job.progress("validation", 4, 4);
 
     // Test: everything trained on the training histories, scored on the holdout.
     job.progress("test", 0, 5);
@@ -645,8 +735,10 @@ pub fn evaluate(
         Some(b) => item_model_scores(&x, n_items, b, &test.users),
         None => vec![0.0; test.users.len() * n_items],
     };
-    methods.insert("ease".to_owned(), tally_rows(&ease, &test, catalogue));
+    methods.insert(Method::Ease, tally_rows(&ease, &test, catalogue));
     drop(ease);
+    job.check()?;
+    job.progress("test", 1, 5);
     let model = fit(&test.split.train, test_item_model);
     let (strata, multi_layer_share) = strata_metrics(
         &model,
@@ -659,38 +751,37 @@ pub fn evaluate(
         false,
     )?;
     methods.insert(
-        "strata".to_owned(),
+        Method::Strata,
         strata.into_iter().next().unwrap_or_default(),
     );
     drop(model);
-    job.progress("test", 1, 5);
+    job.progress("test", 2, 5);
     let popular = popular_scores(&test.split.train, n_items);
     let popular_rows: Vec<f32> = test
         .users
         .iter()
         .flat_map(|_| popular.iter().copied())
         .collect();
-    methods.insert(
-        "popular".to_owned(),
-        tally_rows(&popular_rows, &test, catalogue),
-    );
+    methods.insert(Method::Popular, tally_rows(&popular_rows, &test, catalogue));
     drop(popular_rows);
     job.check()?;
-    job.progress("test", 2, 5);
+    job.progress("test", 3, 5);
     let knn = item_model_scores(&x, n_items, &item_cosine(gram, n_items), &test.users);
-    methods.insert("itemknn".to_owned(), tally_rows(&knn, &test, catalogue));
+    methods.insert(Method::ItemKnn, tally_rows(&knn, &test, catalogue));
     drop(knn);
     job.check()?;
     job.progress("test", 4, 5);
     let content = content_scores(&test.split.train, catalogue, &test.users);
-    methods.insert("content".to_owned(), tally_rows(&content, &test, catalogue));
+    methods.insert(Method::Content, tally_rows(&content, &test, catalogue));
     job.progress("test", 5, 5);
-    let strata = methods.get("strata").cloned().unwrap_or_default();
+    let strata = methods.get(&Method::Strata).cloned().unwrap_or_default();
     let versus_best_baseline = methods
         .iter()
-        .filter(|(name, _)| name.as_str() != "strata")
+        .filter(|(method, _)| method.is_baseline())
         .max_by(|a, b| a.1.ndcg.total_cmp(&b.1.ndcg))
-        .map(|(name, best)| Comparison::paired(name, &strata.per_user_ndcg, &best.per_user_ndcg))
+        .map(|(&method, best)| {
+            Comparison::paired(method, &strata.per_user_ndcg, &best.per_user_ndcg)
+        })
         .unwrap_or_default();
     Ok(Evaluation {
         users: test.users.len(),

@@ -7,7 +7,7 @@ use faer::{Mat, Side};
 use rayon::prelude::*;
 
 use super::data::Event;
-use crate::layers::linalg::{in_pool, rows_dot_rows, threads};
+use crate::linalg::{in_pool, rows_dot_rows, threads};
 
 /// An item–item matrix, row-major: row i says how much having item i speaks for each item.
 pub struct ItemModel {

@@ -11,13 +11,14 @@ mod project;
 
 pub use data::{Event, Interactions, RawInteraction, Weighting};
 pub use evaluate::{
-    CUTOFF, Catalogue, Comparison, Evaluation, Metrics, Split, Tuned, diversity, evaluate,
+    CUTOFF, Catalogue, Comparison, Evaluation, Method, Metrics, Split, Tuned, diversity, evaluate,
 };
 pub use model::{
     Blend, LayerStrength, Model, ProfileParams, RecommendParams, Recommendation,
     UserRecommendations,
 };
 pub use project::{
-    BLEND_KEY, EVALUATION_KEY, ProjectRecommender, RecommendError, StoredEvaluation,
-    evaluate_project, latest_evaluation, project_blend, project_free_share, project_params,
+    BLEND_KEY, EVALUATION_KEY, LayerList, ProjectRecommender, RecommendError, RecommendationRow,
+    StoredEvaluation, UserLists, evaluate_project, latest_evaluation, project_blend,
+    project_free_share, project_params,
 };

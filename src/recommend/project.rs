@@ -3,9 +3,11 @@
 
 use super::data::{Interactions, RawInteraction, Weighting};
 use super::evaluate::{Catalogue, Evaluation, evaluate};
-use super::model::{Blend, Model, ProfileParams, RecommendParams, UserRecommendations};
+use super::model::{
+    Blend, Model, ProfileParams, RecommendParams, Recommendation, UserRecommendations,
+};
 use crate::layers::{ProjectLayerError, project_vectors};
-use crate::pipeline::{Cancelled, JobContext};
+use crate::pipeline::{Cancelled, JobContext, JobError, NextStep};
 use crate::store::{ItemRow, Store, StoreError, display_name};
 
 /// Where the blend chosen by `strata evaluate` is kept in the project.
@@ -34,17 +36,15 @@ pub struct StoredEvaluation {
 /// Why recommendations could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum RecommendError {
-    #[error("{path}: no layers yet: run `strata layer --project {path}` first")]
+    #[error("{path}: no layers yet")]
     NoLayers { path: String },
-    #[error(
-        "{path}: the catalogue has {items} items but the latest layer run has {layered}: run `strata layer --project {path}` again"
-    )]
+    #[error("{path}: the catalogue has {items} items but the latest layer run has {layered}")]
     StaleLayers {
         path: String,
         items: usize,
         layered: usize,
     },
-    #[error("{path}: no histories: import orders, enrolments or ratings first")]
+    #[error("{path}: no histories")]
     NoHistories { path: String },
     #[error("{path}: no user {user_id:?}")]
     NoUser { path: String, user_id: String },
@@ -56,17 +56,90 @@ pub enum RecommendError {
     Cancelled(#[from] Cancelled),
 }
 
-/// A project's recommender, ready to answer for any user.
+impl JobError for RecommendError {
+    fn is_cancelled(&self) -> bool {
+        match self {
+            RecommendError::Cancelled(_) => true,
+            RecommendError::Vectors(e) => e.is_cancelled(),
+            _ => false,
+        }
+    }
+
+    fn next_step(&self) -> Option<NextStep> {
+        match self {
+            RecommendError::NoLayers { path } | RecommendError::StaleLayers { path, .. } => {
+                Some(NextStep::Layer {
+                    project: path.into(),
+                })
+            }
+            RecommendError::NoHistories { path } => Some(NextStep::ImportHistories {
+                project: path.into(),
+            }),
+            RecommendError::Vectors(e) => e.next_step(),
+            RecommendError::NoUser { .. }
+            | RecommendError::Store(_)
+            | RecommendError::Cancelled(_) => None,
+        }
+    }
+}
+
+/// A project's recommender, fitted with the project's stored settings and ready to answer
+/// for any user: the one the CLI, the app and the exports all use.
 pub struct ProjectRecommender {
     pub model: Model,
     pub interactions: Interactions,
     pub items: Vec<ItemRow>,
     /// Display names of the latest run's layers.
     pub layer_names: Vec<String>,
-    vectors: Vec<f32>,
-    dim: usize,
-    item_layer: Vec<usize>,
-    item_sublayer: Vec<usize>,
+    /// The settings its lists use ([`project_params`]).
+    pub params: RecommendParams,
+    /// The project file, for errors.
+    path: String,
+}
+
+/// One recommendation as every edge shows it: a row of the CSV export, an entry of
+/// `strata recommend --json`, a line of the app's tables.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RecommendationRow {
+    #[serde(skip)]
+    pub user_id: String,
+    /// Numbered from 1.
+    pub layer: usize,
+    pub layer_name: String,
+    /// Numbered from 1 within its list.
+    pub rank: usize,
+    pub item_id: String,
+    pub title: String,
+    pub score: f32,
+    /// The history item that contributes most, when one does (else it is popular there).
+    pub reason_item_id: Option<String>,
+    pub reason_title: Option<String>,
+}
+
+/// One of a user's layers, with its list.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LayerList {
+    /// Numbered from 1.
+    pub layer: usize,
+    pub layer_name: String,
+    /// Weighted share of the history in this layer.
+    pub strength: f64,
+    pub recommendations: Vec<RecommendationRow>,
+}
+
+/// A user's lists as rows: their layers, strongest first, and the merged list.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct UserLists {
+    pub user_id: String,
+    pub layers: Vec<LayerList>,
+    pub merged: Vec<RecommendationRow>,
+}
+
+impl UserLists {
+    /// Every per-layer row, layer by layer (strongest first): the export's order.
+    pub fn per_layer_rows(&self) -> impl Iterator<Item = &RecommendationRow> {
+        self.layers.iter().flat_map(|l| &l.recommendations)
+    }
 }
 
 /// Everything a project gives the recommender before any model is fitted.
@@ -150,8 +223,13 @@ impl ProjectData {
 
 impl ProjectRecommender {
     /// Loads the latest layer run, the vectors and all histories of `store`, and fits the
-    /// model with the settings `strata evaluate` chose (or the defaults).
-    pub fn load(store: &Store, weighting: Weighting) -> Result<Self, RecommendError> {
+    /// model with the settings `strata evaluate` chose (or the defaults); lists weigh
+    /// histories by `profile` and hold `per_layer` items per layer.
+    pub fn load(
+        store: &Store,
+        profile: ProfileParams,
+        per_layer: usize,
+    ) -> Result<Self, RecommendError> {
         let lambda = store
             .meta(LAMBDA_KEY)?
             .and_then(|v| v.parse().ok())
@@ -160,14 +238,15 @@ impl ProjectRecommender {
             .meta(TREND_KEY)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_TREND_HALF_LIFE);
-        let data = ProjectData::load(store, weighting)?;
+        let params = project_params(store, profile, per_layer)?;
+        let data = ProjectData::load(store, params.profile.weighting)?;
         let model = Model::fit(
             &data.interactions.events,
             lambda,
-            data.vectors.clone(),
+            data.vectors,
             data.dim,
-            data.item_layer.clone(),
-            data.item_sublayer.clone(),
+            data.item_layer,
+            data.item_sublayer,
         )
         .with_trend(&data.interactions.events, trend_half_life_days);
         Ok(Self {
@@ -175,35 +254,97 @@ impl ProjectRecommender {
             interactions: data.interactions,
             items: data.items,
             layer_names: data.layer_names,
-            vectors: data.vectors,
-            dim: data.dim,
-            item_layer: data.item_layer,
-            item_sublayer: data.item_sublayer,
+            params,
+            path: store.path().display().to_string(),
         })
     }
 
-    /// Recommendations for one user.
-    pub fn for_user(
-        &self,
-        store: &Store,
-        user_id: &str,
-        params: &RecommendParams,
-    ) -> Result<UserRecommendations, RecommendError> {
-        let user = self
-            .interactions
+    /// The index of the user `user_id`.
+    pub fn user_index(&self, user_id: &str) -> Result<usize, RecommendError> {
+        self.interactions
             .user_index(user_id)
             .ok_or_else(|| RecommendError::NoUser {
-                path: store.path().display().to_string(),
+                path: self.path.clone(),
                 user_id: user_id.to_owned(),
-            })?;
-        Ok(self
-            .model
-            .recommend(&self.interactions.events[user], params))
+            })
     }
 
-    /// Recommendations for every user, on all cores.
-    pub fn for_all(&self, params: &RecommendParams) -> Vec<UserRecommendations> {
-        self.model.recommend_all(&self.interactions.events, params)
+    /// The lists of the user at index `user`.
+    pub fn lists(&self, user: usize) -> UserRecommendations {
+        self.model
+            .recommend(&self.interactions.events[user], &self.params)
+    }
+
+    /// The lists of the user `user_id`, as rows.
+    pub fn for_user(&self, user_id: &str) -> Result<UserLists, RecommendError> {
+        let user = self.user_index(user_id)?;
+        Ok(self.rows(user, &self.lists(user)))
+    }
+
+    /// The lists of `user` as rows, or of every user (in user order) when `None`.
+    pub fn rows_for(&self, user: Option<&str>) -> Result<Vec<UserLists>, RecommendError> {
+        Ok(match user {
+            Some(user_id) => vec![self.for_user(user_id)?],
+            None => self
+                .for_all()
+                .iter()
+                .enumerate()
+                .map(|(u, lists)| self.rows(u, lists))
+                .collect(),
+        })
+    }
+
+    /// Every user's lists (in user order), on all cores.
+    pub fn for_all(&self) -> Vec<UserRecommendations> {
+        self.model
+            .recommend_all(&self.interactions.events, &self.params)
+    }
+
+    /// The lists of the user at index `user` as rows, with ids, titles and names.
+    pub fn rows(&self, user: usize, lists: &UserRecommendations) -> UserLists {
+        let user_id = self
+            .interactions
+            .user_ids
+            .get(user)
+            .cloned()
+            .unwrap_or_default();
+        let row = |rank: usize, r: &Recommendation| {
+            let item = &self.items[r.item as usize];
+            let reason = r.reason.map(|i| &self.items[i as usize]);
+            RecommendationRow {
+                user_id: user_id.clone(),
+                layer: r.layer + 1,
+                layer_name: self.layer_name(r.layer).to_owned(),
+                rank: rank + 1,
+                item_id: item.item_id.clone(),
+                title: item.title.clone(),
+                score: r.score,
+                reason_item_id: reason.map(|i| i.item_id.clone()),
+                reason_title: reason.map(|i| i.title.clone()),
+            }
+        };
+        let layers = lists
+            .layers
+            .iter()
+            .zip(&lists.per_layer)
+            .map(|(strength, recs)| LayerList {
+                layer: strength.layer + 1,
+                layer_name: self.layer_name(strength.layer).to_owned(),
+                strength: strength.strength,
+                recommendations: recs.iter().enumerate().map(|(k, r)| row(k, r)).collect(),
+            })
+            .collect();
+        let merged = lists
+            .merged
+            .iter()
+            .enumerate()
+            .map(|(k, r)| row(k, r))
+            .collect();
+        UserLists {
+            user_id,
+            layers,
+            merged,
+        }
     }
 
     /// The title of the item at index `item`.
@@ -217,28 +358,20 @@ impl ProjectRecommender {
     pub fn layer_name(&self, layer: usize) -> &str {
         self.layer_names.get(layer).map_or("?", String::as_str)
     }
-
-    /// The catalogue side, for [`evaluate`].
-    pub fn catalogue(&self) -> Catalogue<'_> {
-        Catalogue {
-            vectors: &self.vectors,
-            dim: self.dim,
-            item_layer: &self.item_layer,
-            item_sublayer: &self.item_sublayer,
-        }
-    }
 }
 
 /// Settings for a project's lists: the blend and free share `strata evaluate` chose (or the
-/// defaults), with `profile`.
+/// defaults), with `profile` and `per_layer` items per layer.
 pub fn project_params(
     store: &Store,
     profile: ProfileParams,
+    per_layer: usize,
 ) -> Result<RecommendParams, StoreError> {
     Ok(RecommendParams {
         profile,
         blend: project_blend(store)?,
         free_share: project_free_share(store)?,
+        per_layer,
         ..RecommendParams::default()
     })
 }
@@ -259,16 +392,21 @@ pub fn project_blend(store: &Store) -> Result<Blend, StoreError> {
         .unwrap_or_default())
 }
 
-/// Runs the evaluation protocol on a project and keeps the chosen blend for later lists.
+/// Runs the evaluation protocol on a project, histories weighed by `profile`, and keeps the
+/// chosen settings for later lists and the report for the app's Quality view.
 pub fn evaluate_project(
     store: &mut Store,
-    params: &RecommendParams,
+    profile: &ProfileParams,
     job: &JobContext,
 ) -> Result<Evaluation, RecommendError> {
     job.progress("loading", 0, 1);
+    let params = RecommendParams {
+        profile: profile.clone(),
+        ..RecommendParams::default()
+    };
     // The evaluation fits its own models on each split: no model of all histories here.
     let data = ProjectData::load(store, params.profile.weighting)?;
-    let evaluation = evaluate(&data.interactions.events, &data.catalogue(), params, job)?;
+    let evaluation = evaluate(&data.interactions.events, &data.catalogue(), &params, job)?;
     let blend = serde_json::to_string(&evaluation.tuned.blend).unwrap_or_default();
     store.set_meta(BLEND_KEY, &blend)?;
     store.set_meta(LAMBDA_KEY, &evaluation.tuned.ease_lambda.to_string())?;

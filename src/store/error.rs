@@ -44,3 +44,5 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 }
+
+impl crate::pipeline::JobError for StoreError {}

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Store, StoreError};
-use crate::layers::LayerRun;
+use crate::layers::{Layer, LayerParams, LayerRun, Quality};
 
 /// One item's place in a run, joined with the item and the names.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -38,6 +38,40 @@ pub fn display_name(words: &[String]) -> String {
     }
 }
 
+/// What the `layer_runs.summary` column holds: a run without its per-item arrays (kept in
+/// `item_layers`), written as [`LayerRun`] reads it back (the arrays empty), borrowed from the
+/// run rather than cloned.
+#[derive(Serialize)]
+struct StoredRunSummary<'a> {
+    params: &'a LayerParams,
+    k: usize,
+    curve: &'a [(usize, f64)],
+    layers: &'a [Layer],
+    item_layer: [usize; 0],
+    item_sublayer: [usize; 0],
+    points: [[f32; 2]; 0],
+    quality: &'a Quality,
+    notes: &'a [String],
+    seconds: f64,
+}
+
+impl<'a> StoredRunSummary<'a> {
+    fn of(run: &'a LayerRun) -> Self {
+        Self {
+            params: &run.params,
+            k: run.k,
+            curve: &run.curve,
+            layers: &run.layers,
+            item_layer: [],
+            item_sublayer: [],
+            points: [],
+            quality: &run.quality,
+            notes: &run.notes,
+            seconds: run.seconds,
+        }
+    }
+}
+
 impl Store {
     /// Item keys in the order of [`Store::items`].
     pub fn item_keys(&self) -> Result<Vec<i64>, StoreError> {
@@ -57,11 +91,8 @@ impl Store {
         item_keys: &[i64],
         run: &LayerRun,
     ) -> Result<i64, StoreError> {
-        let mut summary = run.clone();
-        summary.item_layer.clear();
-        summary.item_sublayer.clear();
-        summary.points.clear();
-        let summary = serde_json::to_string(&summary).map_err(|e| self.corrupt("layer run", e))?;
+        let summary = serde_json::to_string(&StoredRunSummary::of(run))
+            .map_err(|e| self.corrupt("layer run", e))?;
         let now = chrono::Utc::now().timestamp();
         let path = self.path.clone();
         let sqlite_err = |source| StoreError::Sqlite {

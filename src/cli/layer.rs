@@ -1,0 +1,104 @@
+//! `strata layer`: a new layer run (printed as a table or `--json`), or the stored runs.
+
+use strata::layers::{LayerParams, layer_project};
+use strata::store::{Store, display_name};
+
+use super::progress::with_progress;
+use super::{LayerArgs, format_ts, with_advice};
+
+pub fn run(args: LayerArgs) -> anyhow::Result<()> {
+    let mut store = Store::open(&args.project.project)?;
+    if args.list {
+        println!("{:>4}  {:<16}  {:>3}  {:>6}", "run", "made", "k", "items");
+        for (run_id, created_at, k, items) in store.layer_runs()? {
+            println!(
+                "{run_id:>4}  {:<16}  {k:>3}  {items:>6}",
+                format_ts(created_at)
+            );
+        }
+        return Ok(());
+    }
+    if let Some(run_id) = args.delete {
+        if !store.delete_layer_run(run_id)? {
+            anyhow::bail!("{}: no layer run {run_id}", store.path().display());
+        }
+        println!("deleted layer run {run_id}");
+        return Ok(());
+    }
+    let params = LayerParams {
+        k: args.k.fixed(),
+        k_min: args.k_min,
+        k_max: args.k_max,
+        sub: args.sub.fixed(),
+        seed: args.seed,
+        ..LayerParams::default()
+    };
+    let (run_id, run) =
+        with_progress(|job| layer_project(&mut store, &params, job)).map_err(with_advice)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&run.summary(run_id))?);
+        return Ok(());
+    }
+    for note in &run.notes {
+        eprintln!("note: {note}");
+    }
+    let fmt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    if !run.curve.is_empty() {
+        let curve: Vec<String> = run
+            .curve
+            .iter()
+            .map(|(k, s)| format!("{k}:{s:.3}"))
+            .collect();
+        println!("silhouette by k: {}", curve.join("  "));
+    }
+    println!(
+        "{:>5}  {:>4}  {:>6}  {:>10}  name",
+        "layer", "subs", "size", "silhouette"
+    );
+    for (i, layer) in run.layers.iter().enumerate() {
+        println!(
+            "{:>5}  {:>4}  {:>6}  {:>10}  {}",
+            i + 1,
+            layer.sublayers.len(),
+            layer.size,
+            fmt(layer.silhouette),
+            display_name(&layer.name)
+        );
+        if layer.sublayers.len() > 1 {
+            for (j, sub) in layer.sublayers.iter().enumerate() {
+                println!(
+                    "{:>5}  {:>4}  {:>6}  {:>10}    {}",
+                    "",
+                    format!("{}.{}", i + 1, j + 1),
+                    sub.size,
+                    fmt(sub.silhouette),
+                    display_name(&sub.name)
+                );
+            }
+        }
+    }
+    let q = &run.quality;
+    println!(
+        "k = {} ({}), silhouette {}, Davies-Bouldin {}, Calinski-Harabasz {}, stability (ARI, 3 seeds) {}",
+        run.k,
+        if params.k.is_some() {
+            "fixed"
+        } else {
+            "chosen by silhouette"
+        },
+        fmt(q.silhouette),
+        fmt(q.davies_bouldin),
+        q.calinski_harabasz
+            .map_or("-".to_owned(), |v| format!("{v:.1}")),
+        fmt(q.stability_ari)
+    );
+    println!(
+        "map: the two axes keep {:.1}% + {:.1}% = {:.1}% of the variance; overlap on it is not overlap in the {}-dimensional space",
+        q.explained_variance[0] * 100.0,
+        q.explained_variance[1] * 100.0,
+        (q.explained_variance[0] + q.explained_variance[1]) * 100.0,
+        run.layers.first().map_or(0, |l| l.centroid.len())
+    );
+    println!("stored as layer run {run_id} ({:.2} s)", run.seconds);
+    Ok(())
+}

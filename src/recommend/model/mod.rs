@@ -1,0 +1,424 @@
+//! The recommender: user profiles (layer strengths from weighted, recency-decayed histories)
+//! and per-layer candidates scored by a blend of content similarity to the user's interest in
+//! that layer, collaborative evidence (EASE's item–item model of all users' histories) and
+//! popularity; each recommendation names the history item that contributes most.
+//!
+//! One concern a file: `params` (settings and results), `profile` (weights and strengths),
+//! `evidence` (the three kinds of evidence), `ranking` (one-pass ranking and the merged list's
+//! quotas), `reasons` (the history item behind each recommendation), `kernels` (inner loops).
+
+mod evidence;
+mod kernels;
+mod params;
+mod profile;
+mod ranking;
+mod reasons;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use super::data::Event;
+use super::item_model::{ItemModel, binary_matrix, ease_matrix, item_cosine, item_gram};
+use crate::linalg::in_pool;
+use evidence::{CONTENT_FLOATS, USER_BLOCK};
+pub use params::{
+    Blend, LayerStrength, ProfileParams, RecommendParams, Recommendation, UserRecommendations,
+};
+pub use ranking::Ranked;
+
+const SECONDS_PER_DAY: f64 = 86_400.0;
+
+/// The catalogue side and everything learnt from all users' histories.
+pub struct Model {
+    pub n_items: usize,
+    dim: usize,
+    /// Unit vectors, n_items × dim.
+    vectors: Vec<f32>,
+    item_layer: Vec<usize>,
+    item_sublayer: Vec<usize>,
+    n_layers: usize,
+    sublayer_counts: Vec<usize>,
+    /// log(1 + users) scaled to 0..=1, each user counted by recency ([`popularity`]).
+    popularity: Vec<f32>,
+    /// Item–item weights learnt from all histories (EASE).
+    item_item: ItemModel,
+}
+
+/// How popular each item is: log(1 + users) scaled to 0..=1. With a half-life (days, > 0)
+/// each user counts ½^(age / half-life), age measured from their latest interaction with the
+/// item back from the latest interaction of all, so popularity says what sells *now*: a shop's
+/// season, a course's current intake. 0 counts every user fully (all-time popularity).
+pub fn popularity(histories: &[Vec<Event>], n_items: usize, trend_half_life_days: f64) -> Vec<f32> {
+    let now = histories.iter().flatten().map(|e| e.ts).max().unwrap_or(0);
+    let mut users_per_item = vec![0f64; n_items];
+    let mut latest: HashMap<u32, i64> = HashMap::new();
+    for events in histories {
+        latest.clear();
+        for e in events {
+            let ts = latest.entry(e.item).or_insert(e.ts);
+            *ts = (*ts).max(e.ts);
+        }
+        for (&item, &ts) in &latest {
+            users_per_item[item as usize] += if trend_half_life_days > 0.0 {
+                let age_days = now.saturating_sub(ts) as f64 / SECONDS_PER_DAY;
+                0.5f64.powf(age_days / trend_half_life_days)
+            } else {
+                1.0
+            };
+        }
+    }
+    let top = users_per_item.iter().copied().fold(0f64, f64::max);
+    users_per_item
+        .iter()
+        .map(|&c| {
+            if top > 0.0 {
+                ((1.0 + c).ln() / (1.0 + top).ln()) as f32
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+impl Model {
+    /// Learns popularity and the item–item model (EASE with `lambda`) from `histories`
+    /// (each user's training events).
+    pub fn fit(
+        histories: &[Vec<Event>],
+        lambda: f64,
+        vectors: Vec<f32>,
+        dim: usize,
+        item_layer: Vec<usize>,
+        item_sublayer: Vec<usize>,
+    ) -> Self {
+        let n_items = item_layer.len();
+        let x = binary_matrix(histories, n_items);
+        let gram = item_gram(&x, histories.len(), n_items);
+        let item_item = match ease_matrix(&gram, n_items, lambda) {
+            Some(b) => b,
+            None => item_cosine(gram, n_items),
+        };
+        Self::with_item_model(
+            histories,
+            item_item,
+            vectors,
+            dim,
+            item_layer,
+            item_sublayer,
+        )
+    }
+
+    /// As [`Model::fit`], with the item–item matrix (n_items × n_items, row i for item i)
+    /// already learnt: the evaluation shares one between Strata and the EASE baseline.
+    pub fn with_item_model(
+        histories: &[Vec<Event>],
+        item_item: ItemModel,
+        vectors: Vec<f32>,
+        dim: usize,
+        item_layer: Vec<usize>,
+        item_sublayer: Vec<usize>,
+    ) -> Self {
+        let n_items = item_layer.len();
+        let n_layers = item_layer.iter().max().map_or(0, |m| m + 1);
+        let mut sublayer_counts = vec![0usize; n_layers];
+        for (&l, &s) in item_layer.iter().zip(&item_sublayer) {
+            sublayer_counts[l] = sublayer_counts[l].max(s + 1);
+        }
+        let popularity = popularity(histories, n_items, 0.0);
+        Self {
+            n_items,
+            dim,
+            vectors,
+            item_layer,
+            item_sublayer,
+            n_layers,
+            sublayer_counts,
+            popularity,
+            item_item,
+        }
+    }
+
+    /// The same model with popularity counted by recency ([`popularity`]'s half-life).
+    #[must_use]
+    pub fn with_trend(mut self, histories: &[Vec<Event>], trend_half_life_days: f64) -> Self {
+        self.popularity = popularity(histories, self.n_items, trend_half_life_days);
+        self
+    }
+
+    pub fn item_layer(&self, item: u32) -> usize {
+        self.item_layer[item as usize]
+    }
+
+    pub(super) fn vector(&self, item: usize) -> &[f32] {
+        &self.vectors[item * self.dim..(item + 1) * self.dim]
+    }
+
+    /// Per-layer lists and the merged list for one user's history.
+    pub fn recommend(&self, events: &[Event], params: &RecommendParams) -> UserRecommendations {
+        let weights = self.weights(events, &params.profile);
+        self.recommend_weighted(&weights, params, None)
+    }
+
+    fn recommend_weighted(
+        &self,
+        weights: &[(u32, f32)],
+        params: &RecommendParams,
+        content_row: Option<&[f32]>,
+    ) -> UserRecommendations {
+        let layers = self.strengths(weights);
+        let evidence = self.evidence_from(weights, content_row);
+        let scores = evidence.scores(&params.blend);
+        let ranked = self.ranked(
+            &evidence.candidates,
+            &scores,
+            params.per_layer.max(params.list_len),
+        );
+        // Most merged items are in the per-layer lists too: each reason is worked out once.
+        let reasons: RefCell<HashMap<u32, Recommendation>> = RefCell::default();
+        let to_recommendation = |&(c, score): &(usize, f32)| {
+            let item = evidence.candidates[c];
+            reasons
+                .borrow_mut()
+                .entry(item)
+                .or_insert_with(|| self.recommendation(item, score, weights, &params.blend))
+                .clone()
+        };
+        let per_layer = layers
+            .iter()
+            .map(|strength| {
+                ranked.by_layer[strength.layer]
+                    .iter()
+                    .take(params.per_layer)
+                    .map(to_recommendation)
+                    .collect()
+            })
+            .collect();
+        let merged = self
+            .merged(&ranked, &layers, params)
+            .iter()
+            .map(to_recommendation)
+            .collect();
+        UserRecommendations {
+            layers,
+            per_layer,
+            merged,
+        }
+    }
+
+    /// Recommendations for many users at once, on all cores.
+    pub fn recommend_all(
+        &self,
+        histories: &[Vec<Event>],
+        params: &RecommendParams,
+    ) -> Vec<UserRecommendations> {
+        in_pool(|| {
+            let weights: Vec<Vec<(u32, f32)>> = histories
+                .par_iter()
+                .map(|events| self.weights(events, &params.profile))
+                .collect();
+            // Users in groups whose content rows fill about 16 MB, not one matrix of all.
+            let group = (CONTENT_FLOATS / self.n_items.max(1)).max(USER_BLOCK);
+            let mut all = Vec::with_capacity(histories.len());
+            for weights in weights.chunks(group) {
+                let content = self.batch_content(weights);
+                all.par_extend(
+                    weights
+                        .par_iter()
+                        .zip(content.par_chunks(self.n_items.max(1)))
+                        .map(|(w, row)| self.recommend_weighted(w, params, Some(row))),
+                );
+            }
+            all
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::ranking::best_first;
+    use super::*;
+    use crate::recommend::data::Weighting;
+
+    fn e(item: u32, ts: i64) -> Event {
+        Event {
+            item,
+            ts,
+            value: 1.0,
+        }
+    }
+
+    /// 12 items in 3 layers of 4 (vectors along 3 axes), users buying within layers.
+    fn model() -> Model {
+        let dim = 3;
+        let mut vectors = Vec::new();
+        let mut item_layer = Vec::new();
+        for item in 0..12 {
+            let layer = item / 4;
+            let mut v = [0.1f32; 3];
+            v[layer] = 1.0;
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            vectors.extend(v.iter().map(|x| x / norm));
+            item_layer.push(layer);
+        }
+        let histories: Vec<Vec<Event>> = (0..30)
+            .map(|u| {
+                let layer = (u % 3) as u32;
+                vec![
+                    e(layer * 4, 1),
+                    e(layer * 4 + 1, 2),
+                    e(layer * 4 + (u % 2) as u32 + 2, 3),
+                ]
+            })
+            .collect();
+        Model::fit(&histories, 10.0, vectors, dim, item_layer, vec![0; 12])
+    }
+
+    #[test]
+    fn recency_halves_weight_per_half_life() {
+        let m = model();
+        let day = 86_400;
+        let params = ProfileParams {
+            weighting: Weighting::One,
+            half_life_days: 10.0,
+        };
+        let w = m.weights(&[e(0, 0), e(4, 10 * day), e(4, 20 * day)], &params);
+        assert_eq!(w.len(), 2);
+        assert!((w[0].1 - 0.25).abs() < 1e-6, "{w:?}");
+        assert!((w[1].1 - 1.5).abs() < 1e-6, "{w:?}");
+        let strengths = m.strengths(&w);
+        assert_eq!(strengths[0].layer, 1);
+        assert!((strengths[0].strength - 1.5 / 1.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn lists_hold_each_top_layer_no_duplicates_and_reasons_from_the_history() {
+        let m = model();
+        // Mostly layer 0, a little of layer 2.
+        let history = [e(0, 1), e(1, 2), e(8, 3)];
+        let params = RecommendParams {
+            list_len: 4,
+            ..RecommendParams::default()
+        };
+        let recs = m.recommend(&history, &params);
+        assert_eq!(
+            recs.layers.iter().map(|l| l.layer).collect::<Vec<_>>(),
+            [0, 2]
+        );
+        let layers: HashSet<usize> = recs.merged.iter().map(|r| r.layer).collect();
+        assert!(
+            layers.contains(&0) && layers.contains(&2),
+            "{:?}",
+            recs.merged
+        );
+        let items: HashSet<u32> = recs.merged.iter().map(|r| r.item).collect();
+        assert_eq!(items.len(), recs.merged.len(), "no duplicates");
+        assert!(
+            recs.merged.iter().all(|r| ![0, 1, 8].contains(&r.item)),
+            "nothing seen"
+        );
+        for (strength, list) in recs.layers.iter().zip(&recs.per_layer) {
+            for r in list {
+                assert_eq!(m.item_layer(r.item), strength.layer);
+                let reason = r.reason.expect("a reason");
+                assert!([0, 1, 8].contains(&reason));
+            }
+        }
+        // Same input, same lists; one user alone gets exactly their list of a batch (the
+        // batch computes the content evidence block-wise, the same dot for each pair).
+        assert_eq!(recs, m.recommend(&history, &params));
+        let others = vec![e(4, 1), e(5, 2)];
+        let batch = m.recommend_all(&[others.clone(), history.to_vec(), others], &params);
+        assert_eq!(batch[1], recs);
+        // Plain quotas: one place each for the two top layers, the other two shared 2/3 : 1/3
+        // (1.33 and 0.67: one each by whole parts, the last by the larger remainder).
+        let per_layer = |list: &[Recommendation], layer: usize| {
+            list.iter().filter(|r| r.layer == layer).count()
+        };
+        assert_eq!(per_layer(&recs.merged, 0), 2, "{:?}", recs.merged);
+        assert_eq!(per_layer(&recs.merged, 2), 2, "{:?}", recs.merged);
+    }
+
+    #[test]
+    fn ranked_keeps_what_a_full_sort_keeps_ties_to_the_lower_item() {
+        let model = model();
+        // Every other item a candidate; many equal scores.
+        let candidates: Vec<u32> = (0..12).filter(|i| i % 3 != 1).collect();
+        let scores: Vec<f32> = candidates
+            .iter()
+            .map(|&i| f32::from((i % 4) as u8 / 2))
+            .collect();
+        for depth in [0, 1, 2, 5] {
+            let ranked = model.ranked(&candidates, &scores, depth);
+            let mut all: Vec<(usize, f32)> = scores.iter().copied().enumerate().collect();
+            all.sort_by(|a, b| best_first(a, b, &candidates));
+            let expect_overall: Vec<(usize, f32)> = all.iter().copied().take(2 * depth).collect();
+            assert_eq!(ranked.overall, expect_overall, "depth {depth}");
+            for layer in 0..3 {
+                let expect: Vec<(usize, f32)> = all
+                    .iter()
+                    .copied()
+                    .filter(|&(c, _)| model.item_layer(candidates[c]) == layer)
+                    .take(depth)
+                    .collect();
+                assert_eq!(
+                    ranked.by_layer[layer], expect,
+                    "depth {depth} layer {layer}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn trending_popularity_counts_recent_buyers_more() {
+        let day = SECONDS_PER_DAY as i64;
+        // Item 0: three buyers a year ago; item 1: two buyers last week; item 2: nobody.
+        let histories = vec![
+            vec![e(0, 0)],
+            vec![e(0, 0)],
+            vec![e(0, 0), e(1, 358 * day)],
+            vec![e(1, 365 * day)],
+        ];
+        let all_time = popularity(&histories, 3, 0.0);
+        assert!(
+            all_time[0] > all_time[1] && all_time[2] == 0.0,
+            "{all_time:?}"
+        );
+        assert!((all_time[0] - 1.0).abs() < 1e-6);
+        let trending = popularity(&histories, 3, 30.0);
+        assert!(trending[1] > trending[0], "{trending:?}");
+        assert!((trending[1] - 1.0).abs() < 1e-6 && trending[2] == 0.0);
+    }
+
+    #[test]
+    fn an_item_models_columns_read_from_its_rows() {
+        let histories: Vec<Vec<Event>> = (0..20u32)
+            .map(|u| {
+                (0..6)
+                    .filter(|i| (u + i) % 3 != 0)
+                    .map(|i| e(i, 1))
+                    .collect()
+            })
+            .collect();
+        let x = binary_matrix(&histories, 6);
+        let gram = item_gram(&x, 20, 6);
+        for item_model in [
+            ease_matrix(&gram, 6, 3.0).unwrap(),
+            item_cosine(gram.clone(), 6),
+        ] {
+            for to in 0..6 {
+                let column = item_model.column_at(to, 0..6);
+                for (from, value) in column.into_iter().enumerate() {
+                    let direct = item_model.weights[from * 6 + to];
+                    assert!(
+                        (value - direct).abs() < 1e-5,
+                        "{from}→{to}: {value} vs {direct}"
+                    );
+                }
+            }
+        }
+    }
+}
