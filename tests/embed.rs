@@ -291,3 +291,30 @@ fn embed_cli_summarises_caches_and_warns_about_an_unread_language() {
         (Some(0), Some(2))
     );
 }
+
+/// Issue 13: the embedder choice both edges use, with its warnings as data: the real model
+/// reads English without a word, and is kept for Chinese with the `[UNK]` share.
+#[test]
+fn the_embedder_choice_warns_as_data() {
+    use strata::embed::{
+        EmbedWarning, EmbedderRequest, ModelQueryRequest, UNKNOWN_TOKEN_WARNING, choose_embedder,
+    };
+    let folder = EmbedderRequest::Model(ModelQueryRequest {
+        repo: None,
+        dir: Some(model_dir()),
+    });
+    let english =
+        choose_embedder(&folder, &["white hanging heart t-light holder", "red mug"]).unwrap();
+    assert!(!english.embedder.as_embedder().is_fallback());
+    assert!(english.warnings.is_empty());
+
+    let chinese = choose_embedder(&folder, &["运动鞋 男款 透气", "不锈钢保温杯"]).unwrap();
+    assert!(!chinese.embedder.as_embedder().is_fallback());
+    let share = chinese.unknown_tokens().expect("an [UNK] warning");
+    assert!(share > UNKNOWN_TOKEN_WARNING, "{share}");
+    assert!(matches!(
+        &chinese.warnings[..],
+        [EmbedWarning::UnknownTokens { .. }]
+    ));
+    // The fallback when no model can be had: tests/cli.rs, with the hub pointed at a closed port.
+}
