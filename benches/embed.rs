@@ -34,6 +34,8 @@ fn texts(kind: ImportKind, path: &Path, dir: &Path) -> Vec<String> {
         kind,
         path: path.to_path_buf(),
         overrides: vec![],
+        also: Vec::new(),
+        options: Default::default(),
     };
     run_import(&mut store, &request, &JobContext::silent()).expect("import");
     let mut texts: Vec<String> = store

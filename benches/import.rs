@@ -40,6 +40,8 @@ fn run_strata(orders: &Path, dir: &Path, round: usize) -> f64 {
         kind: ImportKind::Orders,
         path: orders.to_path_buf(),
         overrides: vec![],
+        also: Vec::new(),
+        options: Default::default(),
     };
     let started = Instant::now();
     let mut store = Store::open(&project).expect("open project");

@@ -43,6 +43,8 @@ fn vectors(
         kind,
         path: path.to_path_buf(),
         overrides: vec![],
+        also: Vec::new(),
+        options: Default::default(),
     };
     run_import(&mut store, &request, &JobContext::silent()).expect("import");
     embed_project(&mut store, model, 32, &JobContext::silent()).expect("embed");

@@ -30,6 +30,8 @@ fn layered(kind: ImportKind, path: &Path, dir: &Path, model: &BertSentenceEmbedd
         kind,
         path: path.to_path_buf(),
         overrides: vec![],
+        also: Vec::new(),
+        options: Default::default(),
     };
     let silent = JobContext::silent();
     run_import(&mut store, &request, &silent).expect("import");

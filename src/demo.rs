@@ -57,6 +57,8 @@ pub fn build_demo(
         kind: ImportKind::Orders,
         path: orders,
         overrides: Vec::new(),
+        also: Vec::new(),
+        options: Default::default(),
     };
     run_import(&mut store, &request, job)?;
     let texts: Vec<String> = store.items()?.iter().map(item_text).collect();

@@ -297,3 +297,44 @@ fn embed_lsa_flag_uses_the_fallback() {
         stdout(&out)
     );
 }
+
+/// Issue 14: files named without a kind are recognised from their header, and the two halves
+/// of a Taobao export import together.
+#[test]
+fn import_recognises_platform_exports_without_a_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("shop.strata");
+    let p = project.to_str().unwrap();
+    let shopify = data("platforms/shopify_orders.csv");
+    let out = strata(&["import", "--project", p, shopify.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "shopify_orders.csv: recognised as a Shopify orders export: 10 columns used, 69 ignored"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("1  refunded order"), "{text}");
+    assert!(text.contains("1  guest order without a customer"), "{text}");
+    let (orders, items) = (
+        data("platforms/taobao_orders.csv"),
+        data("platforms/taobao_items.csv"),
+    );
+    let out = strata(&[
+        "import",
+        "--project",
+        p,
+        orders.to_str().unwrap(),
+        items.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["skipped"]["closed_order"], 1);
+    assert_eq!(report["interactions_imported"], 3);
+    // The order report alone: one line saying what else to import.
+    let out = strata(&["import", "--project", p, orders.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("宝贝报表"), "{}", stderr(&out));
+}

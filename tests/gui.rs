@@ -533,3 +533,44 @@ fn a_catalogue_the_model_cannot_read_is_stopped_and_another_model_offered() {
     let store = strata::store::Store::open(&project).unwrap();
     assert!(store.embedding().unwrap().is_some_and(|e| e.fallback));
 }
+
+/// Issue 14: the wizard names a recognised platform export and asks for the second file of a
+/// two-file export (Taobao's order and item reports), then imports both at once.
+#[test]
+fn the_wizard_recognises_a_two_file_export_and_asks_for_its_other_half() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("taobao.strata");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 800.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.run();
+    step_until(&mut harness, "0 items");
+    harness.get_by_label("File to import").focus();
+    harness.run();
+    harness
+        .get_by_label("File to import")
+        .type_text(data("platforms/taobao_orders.csv").to_str().unwrap());
+    step_until_contains(&mut harness, "Recognised as a Taobao/Tmall order report");
+    harness.get_by_label_contains("also import a Taobao/Tmall item report");
+    assert!(
+        harness
+            .get_by_role_and_label(Role::Button, "Start import")
+            .accesskit_node()
+            .is_disabled(),
+        "the import waits for the other half"
+    );
+    harness
+        .get_by_label_contains("one half of a two-file export")
+        .focus();
+    harness.run();
+    harness
+        .get_by_label_contains("one half of a two-file export")
+        .type_text(data("platforms/taobao_items.csv").to_str().unwrap());
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::Button, "Start import")
+        .click();
+    step_until(&mut harness, "3 interactions");
+    harness.get_by_label_contains("recognised as a Taobao/Tmall item report (宝贝报表)");
+    harness.get_by_label_contains("closed trade (交易关闭)");
+}

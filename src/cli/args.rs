@@ -268,6 +268,22 @@ pub struct ImportArgs {
     /// A MovieLens folder holding movies.csv and ratings.csv.
     #[arg(long, value_name = "DIR", group = "source")]
     pub movielens: Option<PathBuf>,
+    /// Files whose layout is recognised from their header (Shopify, WooCommerce, Taobao,
+    /// Pinduoduo, Moodle, Canvas exports; else a catalogue, histories or orders by their
+    /// columns), imported together in one transaction: a catalogue with its histories, or
+    /// both halves of a two-file export.
+    #[arg(value_name = "FILE", group = "source")]
+    pub files: Vec<PathBuf>,
+    /// Keep each variant (size, colour) as an item of its own instead of grouping it into
+    /// its product.
+    #[arg(long)]
+    pub keep_variants: bool,
+    /// The sheet of a workbook (.xlsx, .xls, .ods) to read; the first by default.
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// The year of times written without one (Moodle's logs); the file's date by default.
+    #[arg(long, value_name = "YYYY")]
+    pub year: Option<i32>,
     /// Override a column: ROLE=COLUMN, e.g. --map title=Description. Roles: item_id, title,
     /// description, category, user_id, timestamp, quantity, rating, basket.
     #[arg(long = "map", value_name = "ROLE=COLUMN")]

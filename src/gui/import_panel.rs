@@ -16,6 +16,8 @@ pub struct ImportPanel {
     pub kind: ImportKind,
     /// The file (folder for MovieLens) typed, picked or dropped.
     pub source_text: String,
+    /// The other half of a two-file export (Taobao's order and item reports), typed.
+    pub companion_text: String,
     /// Columns the user chose for roles, over what was recognised.
     overrides: BTreeMap<Role, String>,
     /// The preview of the file as the import would read it, or why it cannot be read.
@@ -45,8 +47,9 @@ const PREVIEW_ROWS: usize = 8;
 impl Default for ImportPanel {
     fn default() -> Self {
         Self {
-            kind: ImportKind::Orders,
+            kind: ImportKind::Auto,
             source_text: String::new(),
+            companion_text: String::new(),
             overrides: BTreeMap::new(),
             preview: None,
             preview_job: None,
@@ -64,6 +67,7 @@ fn kind_label(kind: ImportKind) -> &'static str {
         ImportKind::Interactions => "Interactions (histories)",
         ImportKind::Orders => "Orders export",
         ImportKind::MovieLens => "MovieLens folder",
+        ImportKind::Auto => "Recognise from the file",
     }
 }
 
@@ -82,6 +86,9 @@ fn kind_help(kind: ImportKind) -> &'static str {
         ImportKind::MovieLens => {
             "A MovieLens folder with movies.csv and ratings.csv; genres become the category."
         }
+        ImportKind::Auto => {
+            "Shopify, WooCommerce, Taobao, Pinduoduo, Moodle and Canvas exports are recognised from their columns."
+        }
     }
 }
 
@@ -92,7 +99,7 @@ impl ImportPanel {
         if path.is_dir() {
             self.kind = ImportKind::MovieLens;
         } else if self.kind == ImportKind::MovieLens {
-            self.kind = ImportKind::Orders;
+            self.kind = ImportKind::Auto;
         }
         self.source_text = path.display().to_string();
     }
@@ -173,7 +180,7 @@ impl ImportPanel {
         ui.add_space(6.0);
         let kind_before = self.kind;
         ui.horizontal_wrapped(|ui| {
-            for kind in ImportKind::ALL {
+            for kind in std::iter::once(ImportKind::Auto).chain(ImportKind::ALL) {
                 ui.radio_value(&mut self.kind, kind, kind_label(kind));
             }
         });
@@ -207,6 +214,26 @@ impl ImportPanel {
         });
         self.refresh_preview(ui.ctx());
         let missing = self.preview_ui(ui);
+        let partner = self
+            .preview
+            .as_ref()
+            .and_then(|p| p.as_ref().ok())
+            .and_then(|p| p.layout)
+            .and_then(|layout| layout.partner());
+        if let Some(partner) = partner {
+            ui.add_space(4.0);
+            let label = ui.label(format!(
+                "This file is one half of a two-file export: also import {partner}"
+            ));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.companion_text)
+                    .hint_text("宝贝报表.csv / 订单报表.csv")
+                    .desired_width(ui.available_width()),
+            )
+            .labelled_by(label.id);
+        }
+        let companion = self.companion_text.trim();
+        let companion_missing = partner.is_some() && companion.is_empty();
         ui.add_space(6.0);
 
         if let Some(job) = job.filter(|j| j.kind == JobKind::Import) {
@@ -214,12 +241,15 @@ impl ImportPanel {
             ui.weak(job.task.title());
         } else {
             let source = self.source_text.trim();
-            let ready = project_open && !source.is_empty() && missing.is_empty();
+            let ready =
+                project_open && !source.is_empty() && missing.is_empty() && !companion_missing;
             let button = ui.add_enabled(ready, egui::Button::new("Start import"));
             let button = if !project_open {
                 button.on_disabled_hover_text("Open or create a project first")
             } else if !missing.is_empty() {
                 button.on_disabled_hover_text("Choose a column for each required role first")
+            } else if companion_missing {
+                button.on_disabled_hover_text("Name the export's other file first")
             } else {
                 button.on_disabled_hover_text("Type, browse for or drop a file first")
             };
@@ -228,6 +258,12 @@ impl ImportPanel {
                     kind: self.kind,
                     path: source.into(),
                     overrides: self.overrides(),
+                    also: if partner.is_some() {
+                        vec![companion.into()]
+                    } else {
+                        Vec::new()
+                    },
+                    options: Default::default(),
                 }));
             }
         }
@@ -270,6 +306,16 @@ impl ImportPanel {
             preview.encoding,
             preview.rows.len()
         ));
+        if let Some(layout) = preview.layout {
+            ui.label(format!(
+                "Recognised as {layout}: read with its platform's rules (which orders count, variants grouped into their products)."
+            ));
+        } else if self.kind == ImportKind::Auto {
+            ui.label(format!(
+                "Read as {}.",
+                kind_label(preview.read_as).to_lowercase()
+            ));
+        }
         let role_of = |column: usize| {
             preview
                 .mapping
@@ -360,6 +406,15 @@ fn report_ui(ui: &mut egui::Ui, report: &ImportReport, logged_at: Option<i64>) {
         None => ui.strong(format!("Imported {counts} in {:.2} s", report.seconds)),
     };
     ui.weak(format!("{} · {}", report.files.join(", "), report.encoding));
+    for r in &report.recognised {
+        ui.label(format!(
+            "{}: recognised as {}: {} columns used, {} ignored",
+            r.file, r.layout, r.columns_used, r.columns_ignored
+        ));
+    }
+    for note in &report.notes {
+        ui.weak(note);
+    }
     egui::Grid::new("import_report")
         .num_columns(2)
         .striped(true)
@@ -376,17 +431,25 @@ fn report_ui(ui: &mut egui::Ui, report: &ImportReport, logged_at: Option<i64>) {
                 "Interactions imported",
                 thousands(report.interactions_imported),
             );
+            if report.variants_grouped > 0 {
+                row(
+                    "Variants grouped into products",
+                    thousands(report.variants_grouped),
+                );
+            }
             row("Duplicate rows merged", thousands(report.merged_duplicates));
             row("Rows skipped", thousands(report.skipped_total()));
             for (reason, count) in &report.skipped {
                 row(&format!("    {}", reason.describe()), thousands(*count));
             }
-            let columns: Vec<String> = report
-                .columns
-                .iter()
-                .map(|(role, col)| format!("{role} = {col}"))
-                .collect();
-            row("Columns", columns.join(", "));
+            if !report.columns.is_empty() {
+                let columns: Vec<String> = report
+                    .columns
+                    .iter()
+                    .map(|(role, col)| format!("{role} = {col}"))
+                    .collect();
+                row("Columns", columns.join(", "));
+            }
         });
     if !report.bad_lines.is_empty() {
         egui::CollapsingHeader::new(format!("First {} skipped lines", report.bad_lines.len()))

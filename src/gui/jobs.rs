@@ -349,9 +349,18 @@ impl PendingDialog {
                 DialogTarget::ImportSource(ImportKind::MovieLens) => {
                     rfd::FileDialog::new().pick_folder()
                 }
-                DialogTarget::ImportSource(_) => rfd::FileDialog::new()
-                    .add_filter("CSV", &["csv", "gz", "tsv", "txt"])
-                    .pick_file(),
+                DialogTarget::ImportSource(_) => {
+                    let mut tables = vec!["csv", "gz", "tsv", "txt"];
+                    tables.extend_from_slice(crate::import::WORKBOOK_EXTENSIONS);
+                    rfd::FileDialog::new()
+                        .add_filter("CSV and workbooks", &tables)
+                        .add_filter(
+                            "Excel and OpenDocument workbooks",
+                            crate::import::WORKBOOK_EXTENSIONS,
+                        )
+                        .add_filter("CSV", &["csv", "gz", "tsv", "txt"])
+                        .pick_file()
+                }
                 DialogTarget::Export(request) => rfd::FileDialog::new()
                     .add_filter("CSV", &["csv"])
                     .set_file_name(request.file_name())

@@ -35,7 +35,10 @@ pub fn parse_interactions(
     let columns = EventColumns::new(table, &map)?;
     table.describe_in(report, &map);
     let file = table.file_name();
-    let mut times = TimestampParser::default();
+    // The day/month order of `03/04/2024` is decided from the file, not row by row.
+    let finding = table.date_order(columns.ts);
+    report.notes.extend(finding.note());
+    let mut times = TimestampParser::new(finding.order, None);
     let read = table.for_each_record(job, |line, record| {
         match event(record, &columns, known_items, &mut times) {
             Ok(event) => report.merged_duplicates += u64::from(histories.add(event)),

@@ -102,7 +102,10 @@ pub fn parse_orders(
     let file = table.file_name();
 
     let mut products = Products::default();
-    let mut times = TimestampParser::default();
+    // The day/month order of `03/04/2024` is decided from the file, not row by row.
+    let finding = table.date_order(columns.ts);
+    report.notes.extend(finding.note());
+    let mut times = TimestampParser::new(finding.order, None);
     let mut order = 0u64;
     let read = table.for_each_record(job, |line, record| {
         order += 1;

@@ -2,8 +2,9 @@
 //! Strata reads, so the app can show both and let the user change the mapping.
 
 use super::columns::{ColumnMap, ColumnOverride, Role};
+use super::layout::Layout;
 use super::table::Table;
-use super::{ImportError, ImportKind, catalogue, history, orders};
+use super::{ImportError, ImportKind, catalogue, guess_kind, history, orders};
 
 /// The first rows of a file and its column mapping.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,10 +16,15 @@ pub struct Preview {
     /// Up to the asked number of data rows, cut to the header's width.
     pub rows: Vec<Vec<String>>,
     /// Each role this kind of import reads, with the column it maps to (`None`: not found),
-    /// overrides applied. Empty for MovieLens, whose columns are fixed.
+    /// overrides applied. Empty for MovieLens and platform exports, whose columns are fixed.
     pub mapping: Vec<(Role, Option<usize>)>,
     /// The roles an import cannot do without.
     pub required: &'static [Role],
+    /// The platform export the header was recognised as; its columns are then fixed (no
+    /// mapping to choose).
+    pub layout: Option<Layout>,
+    /// What the file will be read as (the kind the columns fit, for a file to recognise).
+    pub read_as: ImportKind,
 }
 
 impl Preview {
@@ -40,6 +46,7 @@ impl ImportKind {
             ImportKind::Interactions => &history::ROLES,
             ImportKind::Orders => &orders::ROLES,
             ImportKind::MovieLens => &[],
+            ImportKind::Auto => &Role::ALL,
         }
     }
 
@@ -49,7 +56,7 @@ impl ImportKind {
             ImportKind::Items => &[Role::ItemId, Role::Title],
             ImportKind::Interactions => &[Role::UserId, Role::ItemId],
             ImportKind::Orders => &[Role::ItemId, Role::Title, Role::UserId],
-            ImportKind::MovieLens => &[],
+            ImportKind::MovieLens | ImportKind::Auto => &[],
         }
     }
 }
@@ -67,9 +74,19 @@ pub fn preview(
         _ => path.to_path_buf(),
     };
     let table = Table::open(&file)?;
-    let map = match kind {
-        ImportKind::MovieLens => ColumnMap::default(),
-        _ => table.columns(kind.roles(), overrides)?,
+    let layout = Layout::detect(&table.headers).filter(|layout| {
+        overrides.is_empty() && (kind == ImportKind::Auto || kind == layout.kind())
+    });
+    let read_as = match (layout, kind) {
+        (Some(layout), _) => layout.kind(),
+        (None, ImportKind::Auto) => guess_kind(&table, overrides)?,
+        (None, kind) => kind,
+    };
+    let mapped = layout.is_none() && read_as != ImportKind::MovieLens;
+    let map = if mapped {
+        table.columns(read_as.roles(), overrides)?
+    } else {
+        ColumnMap::default()
     };
     let width = table.headers.len();
     let head = table
@@ -83,8 +100,18 @@ pub fn preview(
     Ok(Preview {
         file: table.file_name(),
         encoding: table.encoding,
-        mapping: kind.roles().iter().map(|&r| (r, map.get(r))).collect(),
-        required: kind.required_roles(),
+        mapping: if mapped {
+            read_as.roles().iter().map(|&r| (r, map.get(r))).collect()
+        } else {
+            Vec::new()
+        },
+        required: if mapped {
+            read_as.required_roles()
+        } else {
+            &[]
+        },
+        layout,
+        read_as,
         headers: table.headers,
         rows: head,
     })
@@ -125,11 +152,39 @@ mod tests {
         assert!(p.missing().is_empty());
         assert_eq!(p.rows.len(), 3);
         assert_eq!(p.rows[2][5], "", "a short row is padded to the header");
+        assert_eq!((p.layout, p.read_as), (None, ImportKind::Orders));
         let bad: Vec<ColumnOverride> = vec!["title=nope".parse().unwrap()];
         let err = preview(ImportKind::Orders, &path, &bad, 10).unwrap_err();
         assert!(
             err.to_string().contains("there is no column 'nope'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_platform_export_is_previewed_as_its_layout_issue_14() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.csv");
+        std::fs::write(
+            &path,
+            "Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem sku\n#1,a@b.c,paid,2024-03-01 12:31:00 -0500,1,Tee - M,T-M\n",
+        )
+        .unwrap();
+        let p = preview(ImportKind::Auto, &path, &[], 5).unwrap();
+        assert_eq!(p.layout, Some(Layout::ShopifyOrders));
+        assert_eq!(p.read_as, ImportKind::Orders);
+        assert!(p.mapping.is_empty() && p.missing().is_empty());
+        // Mapping a column by hand reads it as a generic file again.
+        let o: Vec<ColumnOverride> = [
+            "user_id=Email",
+            "item_id=Lineitem sku",
+            "title=Lineitem name",
+        ]
+        .iter()
+        .map(|o| o.parse().unwrap())
+        .collect();
+        let p = preview(ImportKind::Auto, &path, &o, 5).unwrap();
+        assert_eq!((p.layout, p.read_as), (None, ImportKind::Orders));
+        assert!(p.missing().is_empty());
     }
 }

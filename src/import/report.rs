@@ -6,6 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::columns::Role;
+use super::layout::Layout;
+use super::table::Table;
 
 /// Most bad lines listed by line number; the rest are only counted.
 pub const MAX_BAD_LINES: usize = 20;
@@ -25,6 +27,20 @@ pub enum SkipReason {
     CancelledInvoice,
     NoCustomer,
     ServiceCode,
+    CancelledOrder,
+    RefundedOrder,
+    VoidedOrder,
+    ClosedOrder,
+    FailedOrder,
+    UnpaidOrder,
+    TestOrder,
+    GuestOrder,
+    UnknownOrder,
+    ImageOnlyRow,
+    UnknownParent,
+    DeletedRecord,
+    NotCourseEvent,
+    InactiveEnrolment,
 }
 
 impl SkipReason {
@@ -41,6 +57,20 @@ impl SkipReason {
             SkipReason::CancelledInvoice => "cancelled invoice (number starts with C)",
             SkipReason::NoCustomer => "no customer id",
             SkipReason::ServiceCode => "not a product (postage, fees, vouchers, manual lines)",
+            SkipReason::CancelledOrder => "cancelled order",
+            SkipReason::RefundedOrder => "refunded order",
+            SkipReason::VoidedOrder => "voided order (payment voided)",
+            SkipReason::ClosedOrder => "closed trade (交易关闭)",
+            SkipReason::FailedOrder => "failed order (payment failed)",
+            SkipReason::UnpaidOrder => "order not paid (awaiting payment)",
+            SkipReason::TestOrder => "test order",
+            SkipReason::GuestOrder => "guest order without a customer",
+            SkipReason::UnknownOrder => "order not in the order report",
+            SkipReason::ImageOnlyRow => "image-only row of a product",
+            SkipReason::UnknownParent => "variation whose parent product is not in the file",
+            SkipReason::DeletedRecord => "deleted",
+            SkipReason::NotCourseEvent => "event outside a course (site, front page, category)",
+            SkipReason::InactiveEnrolment => "deleted or inactive enrolment",
         }
     }
 }
@@ -53,11 +83,29 @@ pub struct BadLine {
     pub reason: SkipReason,
 }
 
+/// A file read as a platform's export.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Recognised {
+    pub file: String,
+    /// What the layout is called: "a Shopify orders export".
+    pub layout: String,
+    pub columns_used: usize,
+    pub columns_ignored: usize,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ImportReport {
     pub kind: String,
     pub files: Vec<String>,
+    /// The files whose layout was recognised (a platform's export), with the columns read.
+    pub recognised: Vec<Recognised>,
+    /// Decisions the import took for the whole file (the day/month order, the year of
+    /// yearless times), in words.
+    pub notes: Vec<String>,
+    /// Variant rows or lines folded into their product.
+    pub variants_grouped: u64,
     pub encoding: String,
     pub columns: BTreeMap<Role, String>,
     pub rows_read: u64,
@@ -86,6 +134,22 @@ impl ImportReport {
         }
     }
 
+    /// Notes that `table` was read as `layout`, using the columns `used`.
+    pub fn recognise(&mut self, table: &Table, layout: Layout, used: &[usize]) {
+        let mut used = used.to_vec();
+        used.sort_unstable();
+        used.dedup();
+        let file = table.file_name();
+        self.files.push(file.clone());
+        self.encoding = table.encoding.to_owned();
+        self.recognised.push(Recognised {
+            file,
+            layout: layout.describe().to_owned(),
+            columns_used: used.len(),
+            columns_ignored: table.headers.len().saturating_sub(used.len()),
+        });
+    }
+
     pub fn skipped_total(&self) -> u64 {
         self.skipped.values().sum()
     }
@@ -104,12 +168,24 @@ impl fmt::Display for ImportReport {
             self.encoding,
             self.files.join(", ")
         )?;
-        let columns: Vec<String> = self
-            .columns
-            .iter()
-            .map(|(role, col)| format!("{role}={col}"))
-            .collect();
-        writeln!(f, "  columns: {}", columns.join(", "))?;
+        for r in &self.recognised {
+            writeln!(
+                f,
+                "  {}: recognised as {}: {} columns used, {} ignored",
+                r.file, r.layout, r.columns_used, r.columns_ignored
+            )?;
+        }
+        if self.recognised.is_empty() || !self.columns.is_empty() {
+            let columns: Vec<String> = self
+                .columns
+                .iter()
+                .map(|(role, col)| format!("{role}={col}"))
+                .collect();
+            writeln!(f, "  columns: {}", columns.join(", "))?;
+        }
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
+        }
         writeln!(f, "  rows read:            {:>9}", self.rows_read)?;
         writeln!(f, "  items imported:       {:>9}", self.items_imported)?;
         writeln!(
@@ -117,6 +193,9 @@ impl fmt::Display for ImportReport {
             "  interactions imported:{:>9}",
             self.interactions_imported
         )?;
+        if self.variants_grouped > 0 {
+            writeln!(f, "  variants grouped:     {:>9}", self.variants_grouped)?;
+        }
         if self.merged_duplicates > 0 {
             writeln!(f, "  merged duplicates:    {:>9}", self.merged_duplicates)?;
         }

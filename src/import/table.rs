@@ -9,8 +9,11 @@ use csv::StringRecord;
 
 use super::ImportError;
 use super::columns::{ColumnMap, ColumnOverride, Role};
+use super::dates;
 use super::source::{self, DecodedText};
+use super::workbook;
 use crate::pipeline::JobContext;
+use std::ops::ControlFlow;
 
 /// A field larger than this means a broken file (a runaway quote, a pasted blob).
 pub const MAX_FIELD_BYTES: usize = 1 << 20;
@@ -29,11 +32,9 @@ pub struct Table {
 }
 
 impl Table {
-    /// Reads, decodes and checks the header of `path`.
+    /// Reads, decodes and checks the header of `path` (a workbook's first sheet).
     pub fn open(path: &Path) -> Result<Self, ImportError> {
-        let bytes = source::read_bytes(path)?;
-        let DecodedText { text, encoding } = source::decode(path, bytes)?;
-        Self::from_text(path, text, encoding)
+        Self::open_with(path, None)
     }
 
     pub fn from_text(
@@ -80,6 +81,52 @@ impl Table {
             text,
             delimiter,
         })
+    }
+
+    /// Reads, decodes and checks the header of `path`; a workbook's sheet (`sheet`, else the
+    /// first) is read as its table.
+    pub fn open_with(path: &Path, sheet: Option<&str>) -> Result<Self, ImportError> {
+        let bytes = source::read_bytes(path)?;
+        if workbook::is_workbook(&bytes) {
+            let text = workbook::sheet_as_csv(path, bytes, sheet)?;
+            return Self::from_text(path, text, "workbook");
+        }
+        let DecodedText { text, encoding } = source::decode(path, bytes)?;
+        Self::from_text(path, text, encoding)
+    }
+
+    /// Calls `visit` with the values of one column, trimmed, consecutive repeats once, until
+    /// it breaks: for decisions that need the file before any row is read (the day/month
+    /// order). Structural faults end the scan quietly; the import itself reports them.
+    pub fn scan_column(&self, column: usize, mut visit: impl FnMut(&str) -> ControlFlow<()>) {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(self.text.as_bytes());
+        let mut record = StringRecord::new();
+        let mut last = String::new();
+        while let Ok(true) = reader.read_record(&mut record) {
+            let value = record.get(column).unwrap_or("").trim();
+            if value == last {
+                continue;
+            }
+            if visit(value).is_break() {
+                return;
+            }
+            last.clear();
+            last.push_str(value);
+        }
+    }
+
+    /// The day/month order of one column's dates, decided from the file (see
+    /// [`dates::DateOrderScan`]).
+    pub fn date_order(&self, column: Option<usize>) -> dates::DateOrderFinding {
+        let mut scan = dates::DateOrderScan::default();
+        if let Some(column) = column {
+            self.scan_column(column, |value| scan.see(value));
+        }
+        scan.finish()
     }
 
     /// The first `n` data records as text, for a preview. Stops early at a malformed record:

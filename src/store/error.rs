@@ -43,6 +43,28 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+
+    #[error(
+        "{path}: the project is busy: another Strata has been writing it for {seconds} s; try again when it is done"
+    )]
+    Busy { path: PathBuf, seconds: u64 },
+}
+
+impl StoreError {
+    /// Whether SQLite said another connection holds the file (busy or locked).
+    pub fn is_busy(&self) -> bool {
+        let source = match self {
+            StoreError::Open { source, .. }
+            | StoreError::Migration { source, .. }
+            | StoreError::Sqlite { source, .. } => source,
+            StoreError::Busy { .. } => return true,
+            _ => return false,
+        };
+        matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
 }
 
 impl crate::pipeline::JobError for StoreError {}

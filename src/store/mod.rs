@@ -18,7 +18,7 @@ pub use layers::{ItemLayerRow, StoredLayerRun, display_name};
 pub use schema::{APPLICATION_ID, latest_version};
 pub use vectors::{EmbeddingInfo, TextHash};
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -35,6 +35,14 @@ pub struct ItemRow {
     pub category: String,
     /// Other columns of the source file, as a JSON object.
     pub extra: String,
+}
+
+/// Other names of catalogue items: variant SKU → item id, title → item id (the first item
+/// with that title).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ItemAliases {
+    pub skus: HashMap<String, String>,
+    pub titles: HashMap<String, String>,
 }
 
 /// One user–item event as read back; `(user_id, item_id, ts)` is unique.
@@ -107,6 +115,9 @@ fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRow> {
     })
 }
 
+/// How long opening a project waits for another Strata that holds it.
+pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// An open project.
 pub struct Store {
     conn: Connection,
@@ -114,9 +125,32 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the project at `path`, creating it when the file is missing or empty.
+    /// Opens the project at `path`, creating it when the file is missing or empty. While
+    /// another Strata holds the file (creating or migrating it, or writing), this waits up to
+    /// [`BUSY_WAIT`] and then says the project is busy.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
+        let path = path.as_ref();
+        let started = std::time::Instant::now();
+        loop {
+            match Self::open_once(path) {
+                Err(e) if e.is_busy() => {
+                    if started.elapsed() >= BUSY_WAIT {
+                        return Err(StoreError::Busy {
+                            path: path.to_path_buf(),
+                            seconds: BUSY_WAIT.as_secs(),
+                        });
+                    }
+                    // SQLite's busy handler does not cover every step of opening (switching
+                    // a new file to WAL, for one): try the whole open again.
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
         let open_err = |source| StoreError::Open {
             path: path.clone(),
             source,
@@ -128,6 +162,8 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(open_err)?;
+        // Another Strata may be creating the same project this moment: wait for its lock.
+        conn.busy_timeout(BUSY_WAIT).map_err(open_err)?;
         let mut store = Self { conn, path };
         store.check_identity()?;
         store.configure()?;
@@ -160,10 +196,19 @@ impl Store {
             path: self.path.clone(),
             reason: reason.to_owned(),
         };
-        let app_id: i64 = match self
-            .conn
-            .query_row("PRAGMA application_id", [], |row| row.get(0))
-        {
+        // One read transaction: the id, the version and the tables are read from one
+        // snapshot, so a project another process is creating this moment is seen either
+        // empty or whole (issue 14), never as its tables without its id.
+        let snapshot = match self.conn.unchecked_transaction() {
+            Ok(tx) => tx,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(not_a_project("the file is not an SQLite database"));
+            }
+            Err(e) => return Err(self.sqlite_err(e)),
+        };
+        let app_id: i64 = match snapshot.query_row("PRAGMA application_id", [], |row| row.get(0)) {
             Ok(id) => id,
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::NotADatabase =>
@@ -174,8 +219,7 @@ impl Store {
         };
         let user_version = self.user_version()?;
         if app_id == 0 {
-            let tables: i64 = self
-                .conn
+            let tables: i64 = snapshot
                 .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
                 .map_err(|e| self.sqlite_err(e))?;
             if tables > 0 || user_version != 0 {
@@ -210,7 +254,6 @@ impl Store {
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
-                 PRAGMA busy_timeout = 5000;
                  -- A cap, not an allocation: bulk imports build B-trees of tens of MB,
                  -- and with SQLite's default 2 MB cache their pages spill and are read back.
                  PRAGMA cache_size = -131072;
@@ -292,6 +335,30 @@ impl Store {
             .and_then(|rows| rows.collect::<Result<HashSet<String>, _>>())
             .map_err(|e| self.sqlite_err(e))?;
         Ok(ids)
+    }
+
+    /// The other names the catalogue knows its items by, for orders and logs that do not use
+    /// the item id: each variant's SKU (`extra.variants[].sku`, written by the product-export
+    /// importers) and each title.
+    pub fn item_aliases(&self) -> Result<ItemAliases, StoreError> {
+        let query = |sql: &str| -> Result<HashMap<String, String>, StoreError> {
+            let mut stmt = self
+                .conn
+                .prepare_cached(sql)
+                .map_err(|e| self.sqlite_err(e))?;
+            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.sqlite_err(e))
+        };
+        Ok(ItemAliases {
+            skus: query(
+                "SELECT json_extract(v.value, '$.sku'), items.item_id
+                 FROM items, json_each(items.extra, '$.variants') AS v
+                 WHERE json_valid(items.extra) AND json_extract(v.value, '$.sku') <> ''
+                 ORDER BY items.item_key DESC",
+            )?,
+            titles: query("SELECT title, item_id FROM items ORDER BY item_key DESC")?,
+        })
     }
 
     /// Every item, in catalogue order.
@@ -427,6 +494,33 @@ mod tests {
             description: String::new(),
             category: String::new(),
             extra: "{}".into(),
+        }
+    }
+
+    /// Issue 14: two Stratas creating the same new project at once both open it (one waits
+    /// for the other's lock); neither takes it for another application's database.
+    #[test]
+    fn two_openers_of_a_new_project_both_succeed_issue_14() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..20 {
+            let path = dir.path().join(format!("race{round}.strata"));
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let openers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Store::open(&path).map(|s| s.schema_version().unwrap())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let version = opener
+                    .join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("round {round}: {e}"));
+                assert_eq!(version, latest_version());
+            }
         }
     }
 

@@ -23,6 +23,8 @@ pub fn request(kind: ImportKind, path: impl Into<PathBuf>, overrides: &[&str]) -
             .iter()
             .map(|o| o.parse::<ColumnOverride>().unwrap())
             .collect(),
+        also: Vec::new(),
+        options: Default::default(),
     }
 }
 

@@ -1,0 +1,684 @@
+//! Orders exports of shop platforms (Shopify, WooCommerce, Taobao/Tmall, Pinduoduo and
+//! single-file Chinese exports), one row per line item.
+//!
+//! Each platform is described by an [`OrderSpec`]: the column names of each field, the fields
+//! written on an order's first row only (carried down its other rows) or kept in a second
+//! file of the same export (Taobao's order report, joined on 订单编号), which statuses are not
+//! purchases, and how variants group into products. Rows that are not purchases are skipped
+//! and counted by reason, checked in this order: no product, order status (cancelled,
+//! refunded, voided, closed, failed, unpaid, test), quantity, service code, no customer, time.
+
+use std::collections::HashMap;
+
+use csv::StringRecord;
+use rustc_hash::FxHashMap;
+
+use super::dates::TimestampParser;
+use super::layout::{Columns, Layout};
+use super::report::{ImportReport, SkipReason};
+use super::table::Table;
+use super::{ImportError, ImportOptions, fields, is_service_code};
+use crate::pipeline::JobContext;
+use crate::store::{Histories, ImportBatch, ItemAliases, ItemRow, NewEvent};
+
+/// How a platform's line items name their product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Grouping {
+    /// A product-level id column (WooCommerce `product_id`, Pinduoduo `商品id`).
+    ProductColumn,
+    /// The line's name is `Title - Variant` (Shopify): lines whose names share a title
+    /// before the last ` - ` but differ after it are variants of one product.
+    TitleSuffix,
+    /// The title names the product and the variant has its own column (Taobao 商品属性);
+    /// the product's id is the first product code seen with that title.
+    Title,
+}
+
+/// Where one platform keeps each field of an order line (normalised header names, best first).
+struct OrderSpec {
+    basket: &'static [&'static str],
+    /// Customer columns, tried in order: the first non-empty one names the customer.
+    user: &'static [&'static str],
+    product: &'static [&'static str],
+    sku: &'static [&'static str],
+    title: &'static [&'static str],
+    variant: &'static [&'static str],
+    quantity: &'static [&'static str],
+    time: &'static [&'static str],
+    /// Columns the status rule reads.
+    status: &'static [&'static str],
+    grouping: Grouping,
+    /// Order-level fields are filled on an order's first row only.
+    carry_down: bool,
+    rule: StatusRule,
+}
+
+/// Which rows' order status makes them not a purchase; reads named fields of the row (or of
+/// its order).
+type StatusRule = fn(&dyn Fn(&str) -> String) -> Option<SkipReason>;
+
+const SHOPIFY: OrderSpec = OrderSpec {
+    basket: &["name", "id"],
+    user: &["email"],
+    product: &[],
+    sku: &["lineitemsku"],
+    title: &["lineitemname"],
+    variant: &[],
+    quantity: &["lineitemquantity"],
+    time: &["createdat", "paidat"],
+    status: &["cancelledat", "financialstatus", "paymentmethod", "test"],
+    grouping: Grouping::TitleSuffix,
+    carry_down: true,
+    rule: shopify_status,
+};
+
+const WOOCOMMERCE: OrderSpec = OrderSpec {
+    basket: &["orderid", "ordernumber"],
+    user: &["customerid", "customeremail", "billingemail", "email"],
+    product: &["productid"],
+    sku: &["variationid", "sku"],
+    title: &["itemname", "productname", "name"],
+    variant: &["variation", "variationattributes", "meta"],
+    quantity: &["quantity", "qty", "itemquantity"],
+    time: &["orderdate", "datecreated", "date"],
+    status: &["status"],
+    grouping: Grouping::ProductColumn,
+    carry_down: true,
+    rule: woocommerce_status,
+};
+
+/// Taobao's item report (宝贝报表); buyer and times come from the order report.
+const TAOBAO_ITEMS: OrderSpec = OrderSpec {
+    basket: &["订单编号"],
+    user: &["买家会员名", "买家支付宝账号"],
+    product: &["商家编码", "外部系统编号"],
+    sku: &["商家编码", "外部系统编号"],
+    title: &["标题", "宝贝标题"],
+    variant: &["商品属性", "宝贝规格", "套餐信息"],
+    quantity: &["购买数量"],
+    time: &[
+        "订单付款时间",
+        "买家付款时间",
+        "订单创建时间",
+        "买家下单时间",
+    ],
+    status: &["订单状态", "订单关闭原因", "退款状态"],
+    grouping: Grouping::Title,
+    carry_down: false,
+    rule: chinese_status,
+};
+
+/// A single-file Chinese orders export (one row per line item).
+const CHINESE: OrderSpec = OrderSpec {
+    basket: &["订单编号", "订单号", "主订单编号"],
+    user: &["买家会员名", "买家昵称", "买家id"],
+    product: &["商家编码", "商品编码", "商品id"],
+    sku: &["sku编码", "商家编码", "商品编码"],
+    title: &["宝贝标题", "商品标题", "标题", "商品名称"],
+    variant: &["宝贝规格", "商品属性", "销售属性", "商品规格"],
+    quantity: &["购买数量", "宝贝数量", "数量"],
+    time: &[
+        "订单付款时间",
+        "买家付款时间",
+        "付款时间",
+        "订单创建时间",
+        "买家下单时间",
+        "下单时间",
+    ],
+    status: &["订单状态", "订单关闭原因", "退款状态", "售后状态"],
+    grouping: Grouping::Title,
+    carry_down: true,
+    rule: chinese_status,
+};
+
+/// Pinduoduo hides buyers' ids: a customer is the recipient and their (masked) phone.
+const PINDUODUO: OrderSpec = OrderSpec {
+    basket: &["订单号"],
+    user: &["买家id", "用户id", "收货人+手机", "收货人"],
+    product: &["商品id"],
+    sku: &["商家编码sku维度", "样式id"],
+    title: &["商品"],
+    variant: &["商品规格"],
+    quantity: &["商品数量(件)"],
+    time: &["支付时间", "拼单成功时间", "订单成交时间"],
+    status: &["订单状态", "售后状态"],
+    grouping: Grouping::ProductColumn,
+    carry_down: false,
+    rule: chinese_status,
+};
+
+fn spec(layout: Layout) -> Option<&'static OrderSpec> {
+    match layout {
+        Layout::ShopifyOrders => Some(&SHOPIFY),
+        Layout::WooCommerceOrders => Some(&WOOCOMMERCE),
+        Layout::TaobaoItems => Some(&TAOBAO_ITEMS),
+        Layout::ChineseOrders => Some(&CHINESE),
+        Layout::PinduoduoOrders => Some(&PINDUODUO),
+        _ => None,
+    }
+}
+
+fn shopify_status(get: &dyn Fn(&str) -> String) -> Option<SkipReason> {
+    if !get("cancelledat").is_empty() {
+        return Some(SkipReason::CancelledOrder);
+    }
+    match get("financialstatus").to_lowercase().as_str() {
+        "refunded" => return Some(SkipReason::RefundedOrder),
+        "voided" => return Some(SkipReason::VoidedOrder),
+        _ => {}
+    }
+    // Shopify's test orders are paid with its Bogus Gateway.
+    let test = get("test").to_lowercase();
+    (get("paymentmethod").to_lowercase().contains("bogus") || test == "true" || test == "yes")
+        .then_some(SkipReason::TestOrder)
+}
+
+fn woocommerce_status(get: &dyn Fn(&str) -> String) -> Option<SkipReason> {
+    let status = get("status").to_lowercase();
+    match status.trim_start_matches("wc-") {
+        "cancelled" | "trash" => Some(SkipReason::CancelledOrder),
+        "refunded" => Some(SkipReason::RefundedOrder),
+        "failed" => Some(SkipReason::FailedOrder),
+        "pending" | "checkout-draft" | "draft" => Some(SkipReason::UnpaidOrder),
+        _ => None,
+    }
+}
+
+/// Taobao, Tmall, Pinduoduo: 交易关闭, 已取消, 退款成功, 等待买家付款…
+fn chinese_status(get: &dyn Fn(&str) -> String) -> Option<SkipReason> {
+    let status = get("订单状态");
+    let after_sale = format!("{}{}", get("退款状态"), get("售后状态"));
+    if status.contains("退款成功") || after_sale.contains("退款成功") {
+        Some(SkipReason::RefundedOrder)
+    } else if status.contains("取消") {
+        Some(SkipReason::CancelledOrder)
+    } else if status.contains("关闭") || !get("订单关闭原因").is_empty() {
+        Some(SkipReason::ClosedOrder)
+    } else if status.contains("等待买家付款")
+        || status.contains("待付款")
+        || status.contains("待支付")
+    {
+        Some(SkipReason::UnpaidOrder)
+    } else {
+        None
+    }
+}
+
+/// A field as Chinese Excel exports write ids to keep their digits: `="2024030112345"`.
+pub(super) fn unquote_excel(raw: &str) -> &str {
+    let s = raw.trim();
+    s.strip_prefix("=\"")
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
+        .trim()
+}
+
+/// One line item that is a purchase, with its owned fields.
+struct Line {
+    basket: String,
+    user: String,
+    product: String,
+    sku: String,
+    title: String,
+    variant: String,
+    quantity: f64,
+    ts: Option<i64>,
+}
+
+/// Order-level fields of one order (from its first row, or from the order report).
+type OrderRecord = FxHashMap<&'static str, String>;
+
+/// The order report's orders by 订单编号, for Taobao's two-file export.
+pub struct OrderReport {
+    orders: FxHashMap<String, OrderRecord>,
+}
+
+/// Fields an order report or an order's first row holds for all its lines.
+const ORDER_LEVEL: &[&str] = &[
+    "买家会员名",
+    "买家支付宝账号",
+    "订单状态",
+    "订单关闭原因",
+    "订单创建时间",
+    "买家下单时间",
+    "订单付款时间",
+    "买家付款时间",
+    "email",
+    "billingname",
+    "financialstatus",
+    "paidat",
+    "createdat",
+    "cancelledat",
+    "paymentmethod",
+    "test",
+    "customerid",
+    "customeremail",
+    "billingemail",
+    "orderdate",
+    "status",
+];
+
+impl OrderReport {
+    /// Reads Taobao's order report (订单报表): one row per order.
+    pub fn read(
+        table: &Table,
+        report: &mut ImportReport,
+        job: &JobContext,
+    ) -> Result<Self, ImportError> {
+        let columns = Columns::new(&table.headers);
+        let basket = columns
+            .find(&["订单编号"])
+            .ok_or_else(|| table.format_err(Some(1), "no 订单编号 column".into()))?;
+        let wanted: Vec<(&'static str, usize)> = ORDER_LEVEL
+            .iter()
+            .filter_map(|&name| Some((name, columns.find(&[name])?)))
+            .collect();
+        let used: Vec<usize> = wanted.iter().map(|&(_, c)| c).chain([basket]).collect();
+        report.recognise(table, Layout::TaobaoOrders, &used);
+        let mut orders = FxHashMap::default();
+        let read = table.for_each_record(job, |_, record| {
+            let id = unquote_excel(record.get(basket).unwrap_or(""));
+            if id.is_empty() {
+                return Ok(());
+            }
+            let fields: OrderRecord = wanted
+                .iter()
+                .map(|&(name, c)| (name, unquote_excel(record.get(c).unwrap_or("")).to_owned()))
+                .collect();
+            orders.insert(id.to_owned(), fields);
+            Ok(())
+        })?;
+        report.rows_read += read;
+        Ok(Self { orders })
+    }
+}
+
+/// Reads a platform's orders export: the purchases as events, their products as items.
+/// `orders` is Taobao's order report for its item report; `aliases` are the catalogue's
+/// variant SKUs and titles, so a product already imported from a products export keeps its id.
+#[allow(clippy::too_many_arguments)]
+pub fn parse_shop_orders(
+    table: &Table,
+    layout: Layout,
+    orders: Option<&OrderReport>,
+    aliases: &ItemAliases,
+    options: &ImportOptions,
+    mut histories: Histories,
+    report: &mut ImportReport,
+    job: &JobContext,
+) -> Result<ImportBatch, ImportError> {
+    let spec = spec(layout).ok_or_else(|| {
+        table.format_err(
+            None,
+            format!("{} is not an orders export", layout.describe()),
+        )
+    })?;
+    let columns = Columns::new(&table.headers);
+    let find = |names: &[&str]| columns.find(names);
+    let (basket_col, product_col, sku_col, title_col, variant_col, quantity_col) = (
+        find(spec.basket),
+        find(spec.product),
+        find(spec.sku),
+        find(spec.title),
+        find(spec.variant),
+        find(spec.quantity),
+    );
+    if title_col.is_none() && product_col.is_none() && sku_col.is_none() {
+        return Err(table.format_err(
+            Some(1),
+            format!(
+                "{} without a product column ({})",
+                layout.describe(),
+                spec.title.join(", ")
+            ),
+        ));
+    }
+    // Order-level columns this file has (a joined order report supplies the rest).
+    let order_level: Vec<(&'static str, usize)> = ORDER_LEVEL
+        .iter()
+        .filter_map(|&name| Some((name, columns.find(&[name])?)))
+        .collect();
+    // The customer, time and status columns this file has, by name.
+    let named_cols: FxHashMap<&'static str, usize> = spec
+        .user
+        .iter()
+        .chain(spec.time)
+        .chain(spec.status)
+        .flat_map(|name| name.split('+'))
+        .filter_map(|name| Some((name, columns.find(&[name])?)))
+        .collect();
+    let used: Vec<usize> = [
+        basket_col,
+        product_col,
+        sku_col,
+        title_col,
+        variant_col,
+        quantity_col,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(named_cols.values().copied())
+    .collect();
+    report.recognise(table, layout, &used);
+    let file = table.file_name();
+
+    // Day/month order is decided from the whole time column before any row is read.
+    let finding = table.date_order(spec.time.iter().find_map(|n| columns.find(&[n])));
+    report.notes.extend(finding.note());
+    let mut times = TimestampParser::new(finding.order, None);
+
+    let mut carried: FxHashMap<String, OrderRecord> = FxHashMap::default();
+    let mut lines: Vec<Line> = Vec::new();
+    let read = table.for_each_record(job, |line, record| {
+        let cell = |c: Option<usize>| unquote_excel(c.and_then(|c| record.get(c)).unwrap_or(""));
+        let basket = cell(basket_col).to_owned();
+        if spec.carry_down && !basket.is_empty() {
+            let kept = carried.entry(basket.clone()).or_default();
+            for &(name, c) in &order_level {
+                let value = unquote_excel(record.get(c).unwrap_or(""));
+                if !value.is_empty() {
+                    kept.insert(name, value.to_owned());
+                }
+            }
+        }
+        let joined = orders.and_then(|o| o.orders.get(&basket));
+        if orders.is_some() && joined.is_none() {
+            report.skip(&file, line, SkipReason::UnknownOrder);
+            return Ok(());
+        }
+        // A field: this row's value, else the order's (carried down or from the order report).
+        let get = |name: &str| -> String {
+            match name.split_once('+') {
+                // Two fields that together name a customer (Pinduoduo's recipient and phone).
+                Some((a, b)) => {
+                    let (a, b) = (
+                        order_field(a, record, &named_cols, &carried, &basket, joined),
+                        order_field(b, record, &named_cols, &carried, &basket, joined),
+                    );
+                    if a.is_empty() || b.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{a} {b}")
+                    }
+                }
+                None => order_field(name, record, &named_cols, &carried, &basket, joined),
+            }
+        };
+        let (product, sku, title) = (cell(product_col), cell(sku_col), cell(title_col));
+        if product.is_empty() && sku.is_empty() && title.is_empty() {
+            report.skip(&file, line, SkipReason::NoItemId);
+            return Ok(());
+        }
+        if let Some(reason) = (spec.rule)(&get) {
+            report.skip(&file, line, reason);
+            return Ok(());
+        }
+        let quantity = match fields::quantity(cell(quantity_col)) {
+            Ok(q) => q.unwrap_or(1.0),
+            Err(reason) => {
+                report.skip(&file, line, reason);
+                return Ok(());
+            }
+        };
+        if is_service_code(sku) || is_service_code(product) {
+            report.skip(&file, line, SkipReason::ServiceCode);
+            return Ok(());
+        }
+        let user = spec
+            .user
+            .iter()
+            .map(|u| get(u))
+            .find(|u| !u.is_empty() && u.as_str() != "0");
+        let Some(user) = user else {
+            report.skip(&file, line, SkipReason::GuestOrder);
+            return Ok(());
+        };
+        let raw_time = spec.time.iter().map(|t| get(t)).find(|t| !t.is_empty());
+        let ts = match fields::time(&mut times, raw_time.as_deref().unwrap_or("")) {
+            Ok(ts) => ts,
+            Err(reason) => {
+                report.skip(&file, line, reason);
+                return Ok(());
+            }
+        };
+        lines.push(Line {
+            basket,
+            user,
+            product: product.to_owned(),
+            sku: sku.to_owned(),
+            title: title.to_owned(),
+            variant: cell(variant_col).to_owned(),
+            quantity,
+            ts,
+        });
+        Ok(())
+    })?;
+    report.rows_read += read;
+
+    let products = group_products(&lines, spec.grouping, aliases, options.keep_variants);
+    for (line, &product) in lines.iter().zip(&products.of_line) {
+        let event = NewEvent {
+            user_id: &line.user,
+            item_id: &products.items[product].item_id,
+            ts: line.ts,
+            quantity: Some(line.quantity),
+            rating: None,
+            basket_id: (!line.basket.is_empty()).then_some(line.basket.as_str()),
+        };
+        report.merged_duplicates += u64::from(histories.add(event));
+    }
+    report.variants_grouped += products.variants_grouped;
+    // Products already in the catalogue (from a products export) keep their richer rows.
+    let items = products
+        .items
+        .into_iter()
+        .filter(|item| !products.known.contains(&item.item_id))
+        .collect();
+    Ok(ImportBatch { items, histories })
+}
+
+/// A named field of a row, else of its order.
+fn order_field(
+    name: &str,
+    record: &StringRecord,
+    named_cols: &FxHashMap<&'static str, usize>,
+    carried: &FxHashMap<String, OrderRecord>,
+    basket: &str,
+    joined: Option<&OrderRecord>,
+) -> String {
+    let own = named_cols
+        .get(name)
+        .and_then(|&c| record.get(c))
+        .map(unquote_excel)
+        .unwrap_or("");
+    if !own.is_empty() {
+        return own.to_owned();
+    }
+    carried
+        .get(basket)
+        .and_then(|o| o.get(name))
+        .or_else(|| joined.and_then(|o| o.get(name)))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The products the lines bought, and which product each line is.
+struct Products {
+    items: Vec<ItemRow>,
+    of_line: Vec<usize>,
+    /// Ids that were already in the catalogue.
+    known: std::collections::HashSet<String>,
+    /// Lines whose variant was folded into its product.
+    variants_grouped: u64,
+}
+
+/// Groups lines into products (see [`Grouping`]); with `keep_variants` each SKU is its own item.
+fn group_products(
+    lines: &[Line],
+    grouping: Grouping,
+    aliases: &ItemAliases,
+    keep_variants: bool,
+) -> Products {
+    // Shopify: a ` - ` suffix is a variant when its title is shared by lines that differ after it.
+    let mut suffixes: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
+    if grouping == Grouping::TitleSuffix {
+        for line in lines {
+            if let Some((base, variant)) = line.title.rsplit_once(" - ") {
+                suffixes.entry(base).or_default().insert(variant);
+            }
+        }
+    }
+    let mut first_code_of_title: HashMap<&str, &str> = HashMap::new();
+    for line in lines {
+        let code: &str = if line.product.is_empty() {
+            &line.sku
+        } else {
+            &line.product
+        };
+        if !code.is_empty() {
+            first_code_of_title
+                .entry(line.title.as_str())
+                .or_insert(code);
+        }
+    }
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut products = Products {
+        items: Vec::new(),
+        of_line: Vec::with_capacity(lines.len()),
+        known: Default::default(),
+        variants_grouped: 0,
+    };
+    let mut variants: Vec<std::collections::BTreeSet<String>> = Vec::new();
+    for line in lines {
+        let (title, variant) = match grouping {
+            Grouping::TitleSuffix => match line.title.rsplit_once(" - ") {
+                Some((base, v)) if suffixes.get(base).is_some_and(|s| s.len() > 1) => (base, v),
+                _ => (line.title.as_str(), line.variant.as_str()),
+            },
+            Grouping::ProductColumn | Grouping::Title => {
+                (line.title.as_str(), line.variant.as_str())
+            }
+        };
+        let known = aliases
+            .skus
+            .get(&line.sku)
+            .or_else(|| aliases.skus.get(&line.product));
+        let (id, title) = if keep_variants {
+            let id = [&line.sku, &line.product]
+                .into_iter()
+                .find(|c| !c.is_empty())
+                .cloned()
+                .unwrap_or_else(|| slug(&line.title));
+            let title = if variant.is_empty() || line.title.contains(variant) {
+                line.title.clone()
+            } else {
+                format!("{} ({variant})", line.title)
+            };
+            (id, title)
+        } else if let Some(known) = known {
+            (known.clone(), title.to_owned())
+        } else {
+            let id = match grouping {
+                Grouping::ProductColumn if !line.product.is_empty() => line.product.clone(),
+                Grouping::Title => first_code_of_title
+                    .get(line.title.as_str())
+                    .map_or_else(|| line.title.clone(), |c| (*c).to_owned()),
+                _ => aliases
+                    .titles
+                    .get(title)
+                    .cloned()
+                    .unwrap_or_else(|| slug(title)),
+            };
+            (id, title.to_owned())
+        };
+        let title = if title.is_empty() { id.clone() } else { title };
+        let at = *index.entry(id.clone()).or_insert_with(|| {
+            products.items.push(ItemRow {
+                item_id: id.clone(),
+                title,
+                description: String::new(),
+                category: String::new(),
+                extra: String::new(),
+            });
+            variants.push(Default::default());
+            products.items.len() - 1
+        });
+        if !keep_variants && !variant.is_empty() {
+            products.variants_grouped += 1;
+            variants[at].insert(variant.to_owned());
+        }
+        products.of_line.push(at);
+    }
+    let catalogue: std::collections::HashSet<&String> = aliases
+        .skus
+        .values()
+        .chain(aliases.titles.values())
+        .collect();
+    for (item, variants) in products.items.iter_mut().zip(variants) {
+        if catalogue.contains(&item.item_id) {
+            products.known.insert(item.item_id.clone());
+        }
+        let variants: Vec<serde_json::Value> = variants
+            .into_iter()
+            .map(|v| serde_json::json!({ "options": v }))
+            .collect();
+        item.extra = if variants.is_empty() {
+            "{}".to_owned()
+        } else {
+            serde_json::json!({ "variants": variants }).to_string()
+        };
+    }
+    products
+}
+
+/// A Shopify-style handle: lower case, words joined by `-` (`Classic Tee` → `classic-tee`).
+/// Letters of every script are kept, so Chinese titles keep their characters.
+pub fn slug(title: &str) -> String {
+    let mut out = String::with_capacity(title.len());
+    for c in title.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_shopify_handles() {
+        assert_eq!(slug("Classic Tee"), "classic-tee");
+        assert_eq!(slug("  Mug (12 oz) — Blue!"), "mug-12-oz-blue");
+        assert_eq!(slug("手冲 咖啡壶"), "手冲-咖啡壶");
+    }
+
+    #[test]
+    fn excel_quoted_ids() {
+        assert_eq!(unquote_excel("=\"2024030112345\""), "2024030112345");
+        assert_eq!(unquote_excel(" 123 "), "123");
+        assert_eq!(unquote_excel("=SUM(A1)"), "=SUM(A1)");
+    }
+
+    #[test]
+    fn chinese_statuses() {
+        let status = |s: &'static str| {
+            chinese_status(&move |name: &str| {
+                if name == "订单状态" {
+                    s.to_owned()
+                } else {
+                    String::new()
+                }
+            })
+        };
+        assert_eq!(status("交易关闭"), Some(SkipReason::ClosedOrder));
+        assert_eq!(status("已取消"), Some(SkipReason::CancelledOrder));
+        assert_eq!(status("退款成功"), Some(SkipReason::RefundedOrder));
+        assert_eq!(status("等待买家付款"), Some(SkipReason::UnpaidOrder));
+        assert_eq!(status("交易成功"), None);
+        assert_eq!(status("卖家已发货，等待买家确认"), None);
+    }
+}
