@@ -466,6 +466,11 @@ fn a_dropped_file_is_previewed_and_its_mapping_can_be_changed() {
         .dropped_files
         .push(std::sync::Arc::new(Dropped(orders.clone())));
     step_until_contains(&mut harness, "Preview of 订单.csv");
+    // Recognised from its columns it would be a catalogue (no user column is named like one);
+    // the user says it is an orders export.
+    harness.get_by_label_contains("Read as items");
+    harness.get_by_label("Orders export").click();
+    step_until_contains(&mut harness, "No column for user_id");
     // The first rows, with the recognised columns marked.
     harness.get_by_label("红茶");
     harness.get_by_label("名称 → title");

@@ -92,6 +92,9 @@ fn shopify_orders_alone_issue_14() {
     assert_eq!(report.skipped_count(SkipReason::TestOrder), 1);
     assert_eq!(report.skipped_count(SkipReason::GuestOrder), 1);
     assert_eq!(report.skipped_count(SkipReason::BadTimestamp), 0);
+    // Lines are the file's own: the first order's note runs over two lines, so the refunded
+    // order #1003 is on line 7.
+    assert_eq!(report.bad_lines[0].line, 7);
     assert_eq!(report.interactions_imported, 7);
     // The tee's three variants are one product, named like its Shopify handle.
     assert_eq!(report.variants_grouped, 3);
