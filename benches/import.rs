@@ -147,8 +147,12 @@ fn compare_with_pandas(orders: &Path, peer: &Path, rounds: usize, dir: &Path) {
 
 /// Times Strata on generated platform exports: a Shopify orders export and an xlsx catalogue.
 fn layouts(rounds: usize, dir: &Path) {
-    let lines: usize = arg("--lines").and_then(|r| r.parse().ok()).unwrap_or(500_000);
-    let rows: usize = arg("--xlsx-rows").and_then(|r| r.parse().ok()).unwrap_or(100_000);
+    let lines: usize = arg("--lines")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(500_000);
+    let rows: usize = arg("--xlsx-rows")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(100_000);
     let shopify = dir.join("shopify_orders.csv");
     let bytes = write_shopify_orders(&shopify, lines);
     let workbook = dir.join("catalogue.xlsx");
@@ -161,8 +165,12 @@ fn layouts(rounds: usize, dir: &Path) {
         let project = dir.join(format!("layout-{}-{round}.strata", kind.name()));
         let started = Instant::now();
         let mut store = Store::open(&project).expect("open project");
-        let report = run_import(&mut store, &ImportRequest::new(kind, path), &JobContext::silent())
-            .expect("import");
+        let report = run_import(
+            &mut store,
+            &ImportRequest::new(kind, path),
+            &JobContext::silent(),
+        )
+        .expect("import");
         (started.elapsed().as_secs_f64(), report)
     };
     let (mut orders, mut sheets) = (Vec::new(), Vec::new());
@@ -187,8 +195,26 @@ fn layouts(rounds: usize, dir: &Path) {
 fn write_shopify_orders(path: &Path, lines: usize) -> u64 {
     const HEADER: &str = "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Accepts Marketing,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,Discount Amount,Shipping Method,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem compare at price,Lineitem sku,Lineitem requires shipping,Lineitem taxable,Lineitem fulfillment status,Billing Name,Billing Street,Billing Address1,Billing Address2,Billing Company,Billing City,Billing Zip,Billing Province,Billing Country,Billing Phone,Shipping Name,Shipping Street,Shipping Address1,Shipping Address2,Shipping Company,Shipping City,Shipping Zip,Shipping Province,Shipping Country,Shipping Phone,Notes,Note Attributes,Cancelled at,Payment Method,Payment Reference,Refunded Amount,Vendor,Outstanding Balance,Employee,Location,Device ID,Id,Tags,Risk Level,Source,Lineitem discount,Tax 1 Name,Tax 1 Value,Tax 2 Name,Tax 2 Value,Tax 3 Name,Tax 3 Value,Tax 4 Name,Tax 4 Value,Tax 5 Name,Tax 5 Value,Phone,Receipt Number,Duties,Billing Province Name,Shipping Province Name,Payment ID,Payment Terms Name,Next Payment Due At,Payment References";
     let columns: Vec<&str> = HEADER.split(',').collect();
-    let at = |name: &str| columns.iter().position(|c| *c == name).expect("a Shopify column");
-    let (name_c, email_c, status_c, paid_c, created_c, qty_c, line_c, price_c, sku_c, cancelled_c, billing_c, pay_c) = (
+    let at = |name: &str| {
+        columns
+            .iter()
+            .position(|c| *c == name)
+            .expect("a Shopify column")
+    };
+    let (
+        name_c,
+        email_c,
+        status_c,
+        paid_c,
+        created_c,
+        qty_c,
+        line_c,
+        price_c,
+        sku_c,
+        cancelled_c,
+        billing_c,
+        pay_c,
+    ) = (
         at("Name"),
         at("Email"),
         at("Financial Status"),
@@ -260,10 +286,22 @@ fn write_xlsx_catalogue(path: &Path, rows: usize) {
         zip.start_file(name, options).expect("zip part");
         zip.write_all(text.as_bytes()).expect("zip write");
     };
-    part("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#);
-    part("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#);
-    part("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Catalogue" sheetId="1" r:id="rId1"/></sheets></workbook>"#);
-    part("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#);
+    part(
+        "[Content_Types].xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+    );
+    part(
+        "_rels/.rels",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+    );
+    part(
+        "xl/workbook.xml",
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Catalogue" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+    );
+    part(
+        "xl/_rels/workbook.xml.rels",
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+    );
     let mut sheet = String::with_capacity(rows * 300);
     sheet.push_str(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#);
     let cell = |sheet: &mut String, text: &str| {
@@ -281,8 +319,18 @@ fn write_xlsx_catalogue(path: &Path, rows: usize) {
         } else {
             sheet.push_str(&format!("<c><v>{}</v></c>", 100_000 + row));
             cell(&mut sheet, &format!("Product {row}"));
-            cell(&mut sheet, &format!("A sturdy thing, model {}, in {} colours", rng.gen_range(0..999), rng.gen_range(1..9)));
-            cell(&mut sheet, ["Kitchen", "Garden", "Toys", "Books"][rng.gen_range(0..4)]);
+            cell(
+                &mut sheet,
+                &format!(
+                    "A sturdy thing, model {}, in {} colours",
+                    rng.gen_range(0..999),
+                    rng.gen_range(1..9)
+                ),
+            );
+            cell(
+                &mut sheet,
+                ["Kitchen", "Garden", "Toys", "Books"][rng.gen_range(0..4)],
+            );
         }
         sheet.push_str("</row>");
     }

@@ -8,7 +8,7 @@
 //! and counted by reason, checked in this order: no product, order status (cancelled,
 //! refunded, voided, closed, failed, unpaid, test), quantity, service code, no customer, time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use csv::StringRecord;
 use rustc_hash::FxHashMap;
@@ -19,7 +19,7 @@ use super::report::{ImportReport, SkipReason};
 use super::table::Table;
 use super::{ImportError, ImportOptions, fields, is_service_code};
 use crate::pipeline::JobContext;
-use crate::store::{Histories, ImportBatch, ItemAliases, ItemRow, NewEvent};
+use crate::store::{Histories, ImportBatch, Interner, ItemAliases, ItemRow, NewEvent};
 
 /// How a platform's line items name their product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +55,7 @@ struct OrderSpec {
 
 /// Which rows' order status makes them not a purchase; reads named fields of the row (or of
 /// its order).
-type StatusRule = fn(&dyn Fn(&str) -> String) -> Option<SkipReason>;
+type StatusRule = fn(&Fields<'_>) -> Option<SkipReason>;
 
 const SHOPIFY: OrderSpec = OrderSpec {
     basket: &["name", "id"],
@@ -158,23 +158,29 @@ fn spec(layout: Layout) -> Option<&'static OrderSpec> {
     }
 }
 
-fn shopify_status(get: &dyn Fn(&str) -> String) -> Option<SkipReason> {
-    if !get("cancelledat").is_empty() {
+fn shopify_status(f: &Fields<'_>) -> Option<SkipReason> {
+    if !f.get("cancelledat").is_empty() {
         return Some(SkipReason::CancelledOrder);
     }
-    match get("financialstatus").to_lowercase().as_str() {
-        "refunded" => return Some(SkipReason::RefundedOrder),
-        "voided" => return Some(SkipReason::VoidedOrder),
-        _ => {}
+    let financial = f.get("financialstatus");
+    if financial.eq_ignore_ascii_case("refunded") {
+        return Some(SkipReason::RefundedOrder);
+    }
+    if financial.eq_ignore_ascii_case("voided") {
+        return Some(SkipReason::VoidedOrder);
     }
     // Shopify's test orders are paid with its Bogus Gateway.
-    let test = get("test").to_lowercase();
-    (get("paymentmethod").to_lowercase().contains("bogus") || test == "true" || test == "yes")
-        .then_some(SkipReason::TestOrder)
+    let test = f.get("test");
+    (f.get("paymentmethod")
+        .to_ascii_lowercase()
+        .contains("bogus")
+        || test.eq_ignore_ascii_case("true")
+        || test.eq_ignore_ascii_case("yes"))
+    .then_some(SkipReason::TestOrder)
 }
 
-fn woocommerce_status(get: &dyn Fn(&str) -> String) -> Option<SkipReason> {
-    let status = get("status").to_lowercase();
+fn woocommerce_status(f: &Fields<'_>) -> Option<SkipReason> {
+    let status = f.get("status").to_ascii_lowercase();
     match status.trim_start_matches("wc-") {
         "cancelled" | "trash" => Some(SkipReason::CancelledOrder),
         "refunded" => Some(SkipReason::RefundedOrder),
@@ -185,14 +191,14 @@ fn woocommerce_status(get: &dyn Fn(&str) -> String) -> Option<SkipReason> {
 }
 
 /// Taobao, Tmall, Pinduoduo: 交易关闭, 已取消, 退款成功, 等待买家付款…
-fn chinese_status(get: &dyn Fn(&str) -> String) -> Option<SkipReason> {
-    let status = get("订单状态");
-    let after_sale = format!("{}{}", get("退款状态"), get("售后状态"));
-    if status.contains("退款成功") || after_sale.contains("退款成功") {
+fn chinese_status(f: &Fields<'_>) -> Option<SkipReason> {
+    let status = f.get("订单状态");
+    let refunded = |s: &str| s.contains("退款成功");
+    if refunded(status) || refunded(f.get("退款状态")) || refunded(f.get("售后状态")) {
         Some(SkipReason::RefundedOrder)
     } else if status.contains("取消") {
         Some(SkipReason::CancelledOrder)
-    } else if status.contains("关闭") || !get("订单关闭原因").is_empty() {
+    } else if status.contains("关闭") || !f.get("订单关闭原因").is_empty() {
         Some(SkipReason::ClosedOrder)
     } else if status.contains("等待买家付款")
         || status.contains("待付款")
@@ -213,20 +219,52 @@ pub(super) fn unquote_excel(raw: &str) -> &str {
         .trim()
 }
 
-/// One line item that is a purchase, with its owned fields.
-struct Line {
-    basket: String,
-    user: String,
-    product: String,
-    sku: String,
-    title: String,
-    variant: String,
-    quantity: f64,
-    ts: Option<i64>,
-}
-
 /// Order-level fields of one order (from its first row, or from the order report).
 type OrderRecord = FxHashMap<&'static str, String>;
+
+/// The named fields of one row: its own value, else its order's (carried down from the
+/// order's first row, or from the order report).
+pub struct Fields<'a> {
+    record: &'a StringRecord,
+    columns: &'a FxHashMap<&'static str, usize>,
+    orders: [Option<&'a OrderRecord>; 2],
+}
+
+impl<'a> Fields<'a> {
+    pub fn get(&self, name: &str) -> &'a str {
+        let own = self
+            .columns
+            .get(name)
+            .and_then(|&c| self.record.get(c))
+            .map_or("", unquote_excel);
+        if !own.is_empty() {
+            return own;
+        }
+        self.orders
+            .iter()
+            .flatten()
+            .find_map(|o| o.get(name).map(String::as_str))
+            .unwrap_or("")
+    }
+
+    /// The first of `names` with a value; `a+b` joins two fields that together name one
+    /// thing (Pinduoduo's recipient and phone). A customer id `0` is WooCommerce's guest.
+    fn first(&self, names: &[&str]) -> Option<std::borrow::Cow<'a, str>> {
+        names.iter().find_map(|name| {
+            let value = match name.split_once('+') {
+                Some((a, b)) => {
+                    let (a, b) = (self.get(a), self.get(b));
+                    if a.is_empty() || b.is_empty() {
+                        return None;
+                    }
+                    std::borrow::Cow::Owned(format!("{a} {b}"))
+                }
+                None => std::borrow::Cow::Borrowed(self.get(name)),
+            };
+            (!value.is_empty() && value != "0").then_some(value)
+        })
+    }
+}
 
 /// The order report's orders by 订单编号, for Taobao's two-file export.
 pub struct OrderReport {
@@ -244,7 +282,6 @@ const ORDER_LEVEL: &[&str] = &[
     "订单付款时间",
     "买家付款时间",
     "email",
-    "billingname",
     "financialstatus",
     "paidat",
     "createdat",
@@ -291,6 +328,24 @@ impl OrderReport {
         report.rows_read += read;
         Ok(Self { orders })
     }
+}
+
+/// What a line sold, as the file names it: product code, SKU, title and variant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Offer {
+    product: String,
+    sku: String,
+    title: String,
+    variant: String,
+}
+
+/// One line item that is a purchase: its customer, order and offer by index.
+struct Line {
+    user: u32,
+    basket: Option<u32>,
+    offer: u32,
+    quantity: f64,
+    ts: Option<i64>,
 }
 
 /// Reads a platform's orders export: the purchases as events, their products as items.
@@ -362,54 +417,53 @@ pub fn parse_shop_orders(
     report.recognise(table, layout, &used);
     let file = table.file_name();
 
-    // Day/month order is decided from the whole time column before any row is read.
+    // Day/month order is decided from the file's time column before any row is read.
     let finding = table.date_order(spec.time.iter().find_map(|n| columns.find(&[n])));
     report.notes.extend(finding.note());
     let mut times = TimestampParser::new(finding.order, None);
 
-    let mut carried: FxHashMap<String, OrderRecord> = FxHashMap::default();
+    // The order being read: its number and the fields its first row carried.
+    let mut current: (String, OrderRecord) = Default::default();
+    let (mut users, mut baskets, mut offers) = (
+        Interner::default(),
+        Interner::default(),
+        Interner::default(),
+    );
+    let mut offer_rows: Vec<Offer> = Vec::new();
+    let mut key = String::new();
     let mut lines: Vec<Line> = Vec::new();
     let read = table.for_each_record(job, |line, record| {
         let cell = |c: Option<usize>| unquote_excel(c.and_then(|c| record.get(c)).unwrap_or(""));
-        let basket = cell(basket_col).to_owned();
-        if spec.carry_down && !basket.is_empty() {
-            let kept = carried.entry(basket.clone()).or_default();
+        let basket = cell(basket_col);
+        if spec.carry_down {
+            if current.0 != basket {
+                current.0.clear();
+                current.0.push_str(basket);
+                current.1.clear();
+            }
             for &(name, c) in &order_level {
                 let value = unquote_excel(record.get(c).unwrap_or(""));
-                if !value.is_empty() {
-                    kept.insert(name, value.to_owned());
+                if !value.is_empty() && current.1.get(name).is_none_or(|v| v.is_empty()) {
+                    current.1.insert(name, value.to_owned());
                 }
             }
         }
-        let joined = orders.and_then(|o| o.orders.get(&basket));
+        let joined = orders.and_then(|o| o.orders.get(basket));
         if orders.is_some() && joined.is_none() {
             report.skip(&file, line, SkipReason::UnknownOrder);
             return Ok(());
         }
-        // A field: this row's value, else the order's (carried down or from the order report).
-        let get = |name: &str| -> String {
-            match name.split_once('+') {
-                // Two fields that together name a customer (Pinduoduo's recipient and phone).
-                Some((a, b)) => {
-                    let (a, b) = (
-                        order_field(a, record, &named_cols, &carried, &basket, joined),
-                        order_field(b, record, &named_cols, &carried, &basket, joined),
-                    );
-                    if a.is_empty() || b.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{a} {b}")
-                    }
-                }
-                None => order_field(name, record, &named_cols, &carried, &basket, joined),
-            }
+        let fields = Fields {
+            record,
+            columns: &named_cols,
+            orders: [spec.carry_down.then_some(&current.1), joined],
         };
         let (product, sku, title) = (cell(product_col), cell(sku_col), cell(title_col));
         if product.is_empty() && sku.is_empty() && title.is_empty() {
             report.skip(&file, line, SkipReason::NoItemId);
             return Ok(());
         }
-        if let Some(reason) = (spec.rule)(&get) {
+        if let Some(reason) = (spec.rule)(&fields) {
             report.skip(&file, line, reason);
             return Ok(());
         }
@@ -424,16 +478,11 @@ pub fn parse_shop_orders(
             report.skip(&file, line, SkipReason::ServiceCode);
             return Ok(());
         }
-        let user = spec
-            .user
-            .iter()
-            .map(|u| get(u))
-            .find(|u| !u.is_empty() && u.as_str() != "0");
-        let Some(user) = user else {
+        let Some(user) = fields.first(spec.user) else {
             report.skip(&file, line, SkipReason::GuestOrder);
             return Ok(());
         };
-        let raw_time = spec.time.iter().map(|t| get(t)).find(|t| !t.is_empty());
+        let raw_time = fields.first(spec.time);
         let ts = match fields::time(&mut times, raw_time.as_deref().unwrap_or("")) {
             Ok(ts) => ts,
             Err(reason) => {
@@ -441,13 +490,25 @@ pub fn parse_shop_orders(
                 return Ok(());
             }
         };
+        let variant = cell(variant_col);
+        key.clear();
+        for part in [product, sku, title, variant] {
+            key.push_str(part);
+            key.push('\u{1f}');
+        }
+        let (offer, new) = offers.intern(&key);
+        if new {
+            offer_rows.push(Offer {
+                product: product.to_owned(),
+                sku: sku.to_owned(),
+                title: title.to_owned(),
+                variant: variant.to_owned(),
+            });
+        }
         lines.push(Line {
-            basket,
-            user,
-            product: product.to_owned(),
-            sku: sku.to_owned(),
-            title: title.to_owned(),
-            variant: cell(variant_col).to_owned(),
+            user: users.intern(&user).0,
+            basket: (!basket.is_empty()).then(|| baskets.intern(basket).0),
+            offer,
             quantity,
             ts,
         });
@@ -455,19 +516,20 @@ pub fn parse_shop_orders(
     })?;
     report.rows_read += read;
 
-    let products = group_products(&lines, spec.grouping, aliases, options.keep_variants);
-    for (line, &product) in lines.iter().zip(&products.of_line) {
+    let products = group_products(&offer_rows, spec.grouping, aliases, options.keep_variants);
+    for line in &lines {
+        let offer = line.offer as usize;
         let event = NewEvent {
-            user_id: &line.user,
-            item_id: &products.items[product].item_id,
+            user_id: users.get(line.user),
+            item_id: &products.items[products.of_offer[offer]].item_id,
             ts: line.ts,
             quantity: Some(line.quantity),
             rating: None,
-            basket_id: (!line.basket.is_empty()).then_some(line.basket.as_str()),
+            basket_id: line.basket.map(|b| &**baskets.get(b)),
         };
         report.merged_duplicates += u64::from(histories.add(event));
+        report.variants_grouped += u64::from(products.grouped[offer]);
     }
-    report.variants_grouped += products.variants_grouped;
     // Products already in the catalogue (from a products export) keep their richer rows.
     let items = products
         .items
@@ -477,112 +539,87 @@ pub fn parse_shop_orders(
     Ok(ImportBatch { items, histories })
 }
 
-/// A named field of a row, else of its order.
-fn order_field(
-    name: &str,
-    record: &StringRecord,
-    named_cols: &FxHashMap<&'static str, usize>,
-    carried: &FxHashMap<String, OrderRecord>,
-    basket: &str,
-    joined: Option<&OrderRecord>,
-) -> String {
-    let own = named_cols
-        .get(name)
-        .and_then(|&c| record.get(c))
-        .map(unquote_excel)
-        .unwrap_or("");
-    if !own.is_empty() {
-        return own.to_owned();
-    }
-    carried
-        .get(basket)
-        .and_then(|o| o.get(name))
-        .or_else(|| joined.and_then(|o| o.get(name)))
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// The products the lines bought, and which product each line is.
+/// The products the offers are of, and which product each offer is.
 struct Products {
     items: Vec<ItemRow>,
-    of_line: Vec<usize>,
+    of_offer: Vec<usize>,
+    /// Offers whose variant was folded into their product.
+    grouped: Vec<bool>,
     /// Ids that were already in the catalogue.
-    known: std::collections::HashSet<String>,
-    /// Lines whose variant was folded into its product.
-    variants_grouped: u64,
+    known: HashSet<String>,
 }
 
-/// Groups lines into products (see [`Grouping`]); with `keep_variants` each SKU is its own item.
+/// Groups offers into products (see [`Grouping`]); with `keep_variants` each SKU is its own item.
 fn group_products(
-    lines: &[Line],
+    offers: &[Offer],
     grouping: Grouping,
     aliases: &ItemAliases,
     keep_variants: bool,
 ) -> Products {
     // Shopify: a ` - ` suffix is a variant when its title is shared by lines that differ after it.
-    let mut suffixes: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
+    let mut suffixes: HashMap<&str, HashSet<&str>> = HashMap::new();
     if grouping == Grouping::TitleSuffix {
-        for line in lines {
-            if let Some((base, variant)) = line.title.rsplit_once(" - ") {
+        for offer in offers {
+            if let Some((base, variant)) = offer.title.rsplit_once(" - ") {
                 suffixes.entry(base).or_default().insert(variant);
             }
         }
     }
     let mut first_code_of_title: HashMap<&str, &str> = HashMap::new();
-    for line in lines {
-        let code: &str = if line.product.is_empty() {
-            &line.sku
+    for offer in offers {
+        let code: &str = if offer.product.is_empty() {
+            &offer.sku
         } else {
-            &line.product
+            &offer.product
         };
         if !code.is_empty() {
             first_code_of_title
-                .entry(line.title.as_str())
+                .entry(offer.title.as_str())
                 .or_insert(code);
         }
     }
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut products = Products {
         items: Vec::new(),
-        of_line: Vec::with_capacity(lines.len()),
-        known: Default::default(),
-        variants_grouped: 0,
+        of_offer: Vec::with_capacity(offers.len()),
+        grouped: Vec::with_capacity(offers.len()),
+        known: HashSet::new(),
     };
-    let mut variants: Vec<std::collections::BTreeSet<String>> = Vec::new();
-    for line in lines {
+    let mut variants: Vec<BTreeSet<String>> = Vec::new();
+    for offer in offers {
         let (title, variant) = match grouping {
-            Grouping::TitleSuffix => match line.title.rsplit_once(" - ") {
+            Grouping::TitleSuffix => match offer.title.rsplit_once(" - ") {
                 Some((base, v)) if suffixes.get(base).is_some_and(|s| s.len() > 1) => (base, v),
-                _ => (line.title.as_str(), line.variant.as_str()),
+                _ => (offer.title.as_str(), offer.variant.as_str()),
             },
             Grouping::ProductColumn | Grouping::Title => {
-                (line.title.as_str(), line.variant.as_str())
+                (offer.title.as_str(), offer.variant.as_str())
             }
         };
         let known = aliases
             .skus
-            .get(&line.sku)
-            .or_else(|| aliases.skus.get(&line.product));
+            .get(&offer.sku)
+            .or_else(|| aliases.skus.get(&offer.product));
         let (id, title) = if keep_variants {
-            let id = [&line.sku, &line.product]
+            let id = [&offer.sku, &offer.product]
                 .into_iter()
                 .find(|c| !c.is_empty())
                 .cloned()
-                .unwrap_or_else(|| slug(&line.title));
-            let title = if variant.is_empty() || line.title.contains(variant) {
-                line.title.clone()
+                .unwrap_or_else(|| slug(&offer.title));
+            let title = if variant.is_empty() || offer.title.contains(variant) {
+                offer.title.clone()
             } else {
-                format!("{} ({variant})", line.title)
+                format!("{} ({variant})", offer.title)
             };
             (id, title)
         } else if let Some(known) = known {
             (known.clone(), title.to_owned())
         } else {
             let id = match grouping {
-                Grouping::ProductColumn if !line.product.is_empty() => line.product.clone(),
+                Grouping::ProductColumn if !offer.product.is_empty() => offer.product.clone(),
                 Grouping::Title => first_code_of_title
-                    .get(line.title.as_str())
-                    .map_or_else(|| line.title.clone(), |c| (*c).to_owned()),
+                    .get(offer.title.as_str())
+                    .map_or_else(|| offer.title.clone(), |c| (*c).to_owned()),
                 _ => aliases
                     .titles
                     .get(title)
@@ -594,22 +631,23 @@ fn group_products(
         let title = if title.is_empty() { id.clone() } else { title };
         let at = *index.entry(id.clone()).or_insert_with(|| {
             products.items.push(ItemRow {
-                item_id: id.clone(),
+                item_id: id,
                 title,
                 description: String::new(),
                 category: String::new(),
                 extra: String::new(),
             });
-            variants.push(Default::default());
+            variants.push(BTreeSet::new());
             products.items.len() - 1
         });
-        if !keep_variants && !variant.is_empty() {
-            products.variants_grouped += 1;
+        let grouped = !keep_variants && !variant.is_empty();
+        if grouped {
             variants[at].insert(variant.to_owned());
         }
-        products.of_line.push(at);
+        products.grouped.push(grouped);
+        products.of_offer.push(at);
     }
-    let catalogue: std::collections::HashSet<&String> = aliases
+    let catalogue: HashSet<&String> = aliases
         .skus
         .values()
         .chain(aliases.titles.values())
@@ -665,13 +703,13 @@ mod tests {
 
     #[test]
     fn chinese_statuses() {
-        let status = |s: &'static str| {
-            chinese_status(&move |name: &str| {
-                if name == "订单状态" {
-                    s.to_owned()
-                } else {
-                    String::new()
-                }
+        let columns: FxHashMap<&'static str, usize> = [("订单状态", 0)].into_iter().collect();
+        let status = |s: &str| {
+            let record = StringRecord::from(vec![s]);
+            chinese_status(&Fields {
+                record: &record,
+                columns: &columns,
+                orders: [None, None],
             })
         };
         assert_eq!(status("交易关闭"), Some(SkipReason::ClosedOrder));
