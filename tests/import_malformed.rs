@@ -458,3 +458,183 @@ fn error_display_is_one_line_naming_file_and_line() {
     };
     assert_eq!(e.to_string(), "a.csv:7: bad");
 }
+
+// Issue 14: the malformed corpus grows (gzip and zip bombs, mixed encodings, huge headers,
+// workbooks at Excel's limits, platform exports with nothing to import).
+
+fn malformed(name: &str) -> PathBuf {
+    data(&format!("malformed/{name}"))
+}
+
+#[test]
+fn a_gzip_trailer_that_lies_about_its_size_is_not_believed_issue_14() {
+    use std::io::Write;
+    let f = Fixture::new();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"sku,name\nZ1,Tea caddy\nZ2,Tea scoop\n")
+        .unwrap();
+    let mut bytes = gz.finish().unwrap();
+    let n = bytes.len();
+    bytes[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+    // Not believed: no 4 GiB buffer is asked for; the stream's own check then finds it damaged.
+    let p = f.file("liar.csv.gz", bytes);
+    f.rejects(ITEMS, &p, &[], &["liar.csv.gz:", "gzip data is damaged"]);
+}
+
+#[test]
+fn a_truncated_gzip_is_damaged_issue_14() {
+    use std::io::Write;
+    let f = Fixture::new();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&b"sku,name\nZ1,Tea caddy\n".repeat(200))
+        .unwrap();
+    let bytes = gz.finish().unwrap();
+    let p = f.file("cut.csv.gz", &bytes[..bytes.len() / 2]);
+    f.rejects(ITEMS, &p, &[], &["cut.csv.gz:", "gzip data is damaged"]);
+}
+
+#[test]
+fn a_hundred_thousand_column_header_issue_14() {
+    let f = Fixture::new();
+    let header: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+    let p = f.file("wide.csv", format!("{}\n", header.join(",")));
+    f.rejects(
+        ITEMS,
+        &p,
+        &[],
+        &["wide.csv:1:", "100000 columns", "over the 16384"],
+    );
+}
+
+#[test]
+fn two_encodings_mixed_in_one_file_issue_14() {
+    let f = Fixture::new();
+    let mut bytes = "sku,name\nZ1,手冲咖啡壶\n".as_bytes().to_vec();
+    let (gbk, _, _) = encoding_rs::GBK.encode("Z2,龙井茶\n");
+    bytes.extend_from_slice(&gbk);
+    let p = f.file("mixed.csv", bytes);
+    f.rejects(ITEMS, &p, &[], &["mixed.csv:3:", "mixes two encodings"]);
+}
+
+#[test]
+fn a_byte_order_mark_mid_file_does_not_change_an_id_issue_14() {
+    let f = Fixture::new();
+    let p = f.file(
+        "pasted.csv",
+        "\u{feff}sku,name\nZ1,Tea caddy\n\u{feff}Z2,Tea scoop\n",
+    );
+    let report = f.accepts(ITEMS, &p);
+    assert_eq!(report.items_imported, 2);
+    let store = Store::open(&f.project).unwrap();
+    assert!(store.item("Z2").unwrap().is_some());
+}
+
+#[test]
+fn classic_mac_line_ends_keep_line_numbers_issue_14() {
+    let f = Fixture::new();
+    let p = f.file("mac.csv", "sku,name\rZ1,Tea caddy\rZ2,\r");
+    let report = f.accepts(ITEMS, &p);
+    assert_eq!(report.items_imported, 1);
+    assert_eq!(report.bad_lines[0].line, 3);
+}
+
+#[test]
+fn a_sheet_down_to_excels_last_row_keeps_its_row_numbers_issue_14() {
+    let f = Fixture::new();
+    let report = f.accepts(ITEMS, &malformed("million_rows.xlsx"));
+    assert_eq!(report.items_imported, 1);
+    assert_eq!(report.skipped_count(SkipReason::NoTitle), 1);
+    assert_eq!(report.bad_lines[0].line, 1_048_576);
+}
+
+/// A cell at XFD1048576 of an otherwise small sheet: read cell by cell, not as a rectangle
+/// of 17 billion cells (which calamine's dense range would try to allocate, and abort).
+#[test]
+fn a_cell_at_excels_far_corner_costs_one_cell_issue_14() {
+    let f = Fixture::new();
+    let report = f.accepts(ITEMS, &malformed("far_corner.xlsx"));
+    assert_eq!(report.items_imported, 1);
+    assert_eq!(report.skipped_count(SkipReason::NoItemId), 1);
+    assert_eq!(report.bad_lines[0].line, 1_048_576);
+}
+
+#[test]
+fn an_empty_workbook_issue_14() {
+    let f = Fixture::new();
+    f.rejects(
+        ITEMS,
+        &malformed("empty.xlsx"),
+        &[],
+        &["empty.xlsx:", "empty"],
+    );
+}
+
+#[test]
+fn names_that_lie_about_the_format_issue_14() {
+    let f = Fixture::new();
+    // CSV text named .xlsx is read as CSV; a workbook named .csv as a workbook.
+    let p = f.file("text.xlsx", "sku,name\nZ1,Tea caddy\n");
+    assert_eq!(f.accepts(ITEMS, &p).items_imported, 1);
+    let p = f.file(
+        "book.csv",
+        std::fs::read(data("platforms/workbook.xlsx")).unwrap(),
+    );
+    assert_eq!(f.accepts(ITEMS, &p).items_imported, 3);
+}
+
+#[test]
+fn a_shopify_export_of_cancelled_orders_only_imports_nothing_issue_14() {
+    let f = Fixture::new();
+    let p = f.file(
+        "cancelled.csv",
+        "Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem sku,Cancelled at\n\
+         #1,a@example.com,paid,2024-03-01 12:31:00 -0500,1,Tee,T1,2024-03-01 13:00:00 -0500\n\
+         #2,b@example.com,refunded,2024-03-02 12:31:00 -0500,1,Mug,M1,\n",
+    );
+    f.rejects(
+        ImportKind::Auto,
+        &p,
+        &[],
+        &["nothing imported", "1 cancelled order", "1 refunded order"],
+    );
+}
+
+#[test]
+fn a_shopify_products_file_of_image_rows_only_imports_nothing_issue_14() {
+    let f = Fixture::new();
+    let p = f.file(
+        "images.csv",
+        "Handle,Title,Body (HTML),Variant SKU,Image Src\n\
+         tee,,,,https://cdn.example.com/1.jpg\n\
+         tee,,,,https://cdn.example.com/2.jpg\n",
+    );
+    f.rejects(
+        ImportKind::Auto,
+        &p,
+        &[],
+        &["nothing imported", "2 no title"],
+    );
+}
+
+#[test]
+fn a_taobao_item_report_without_its_order_report_issue_14() {
+    let f = Fixture::new();
+    f.rejects(
+        ImportKind::Auto,
+        &data("platforms/taobao_items.csv"),
+        &[],
+        &["taobao_items.csv:", "订单报表"],
+    );
+}
+
+#[test]
+fn a_file_no_layout_or_kind_fits_issue_14() {
+    let f = Fixture::new();
+    let p = f.file("what.csv", "colour,size\nred,M\n");
+    f.rejects(
+        ImportKind::Auto,
+        &p,
+        &[],
+        &["what.csv:1:", "could not tell what this file holds"],
+    );
+}

@@ -39,7 +39,7 @@ pub fn parse_items(
     let mut items: Vec<ItemRow> = Vec::new();
     let mut first_line: HashMap<String, (usize, u64)> = HashMap::new();
     let read = table.for_each_record(job, |line, record| {
-        let field = |col: Option<usize>| col.and_then(|c| record.get(c)).unwrap_or("").trim();
+        let field = |col: Option<usize>| super::fields::clean(col.and_then(|c| record.get(c)).unwrap_or(""));
         let item_id = field(Some(id_col));
         if item_id.is_empty() {
             report.skip(&file, line, SkipReason::NoItemId);
@@ -55,7 +55,7 @@ pub fn parse_items(
         }
         let mut extra = serde_json::Map::new();
         for &c in &extra_cols {
-            let value = record.get(c).unwrap_or("").trim();
+            let value = super::fields::clean(record.get(c).unwrap_or(""));
             if !value.is_empty() {
                 extra.insert(table.headers[c].clone(), value.into());
             }

@@ -11,7 +11,13 @@ use super::table::Table;
 
 /// The trimmed field at `column`; empty when the column is absent.
 pub fn field(record: &StringRecord, column: Option<usize>) -> &str {
-    column.and_then(|c| record.get(c)).unwrap_or("").trim()
+    clean(column.and_then(|c| record.get(c)).unwrap_or(""))
+}
+
+/// A field without surrounding blanks or stray byte-order marks (a BOM mid-file, where two
+/// exports were pasted together, is invisible in a spreadsheet but would change the id).
+pub fn clean(raw: &str) -> &str {
+    raw.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
 /// Parses a number as exported by spreadsheets: "3", "3.5", "4,5".

@@ -34,9 +34,16 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ImportError> {
     })
 }
 
+/// Most bytes a `.gz` file may unpack to: a gzip bomb (a few MB that unpack to terabytes)
+/// is refused before it fills the memory.
+pub const MAX_UNPACKED_BYTES: u64 = 4 << 30;
+/// Deflate cannot compress by more than about 1032:1, so a trailer claiming more is lying.
+const MAX_DEFLATE_RATIO: usize = 1032;
+
 /// Decompresses a gzip file. libdeflate does a whole buffer ~2x faster than zlib,
-/// using the size the gzip trailer records; multi-member files (and trailers that
-/// disagree) go through flate2's streaming decoder.
+/// using the size the gzip trailer records (when it is possible at all); multi-member files,
+/// and trailers that disagree or lie, go through flate2's streaming decoder, stopped at
+/// [`MAX_UNPACKED_BYTES`].
 fn gunzip(raw: &[u8]) -> Result<Vec<u8>, String> {
     let recorded = raw
         .len()
@@ -44,16 +51,25 @@ fn gunzip(raw: &[u8]) -> Result<Vec<u8>, String> {
         .and_then(|at| raw.get(at..))
         .and_then(|t| <[u8; 4]>::try_from(t).ok())
         .map_or(0, |t| u32::from_le_bytes(t) as usize);
-    let mut out = vec![0u8; recorded];
-    if let Ok(n) = libdeflater::Decompressor::new().gzip_decompress(raw, &mut out)
-        && n == recorded
-    {
-        return Ok(out);
+    if recorded <= raw.len().saturating_mul(MAX_DEFLATE_RATIO) {
+        let mut out = vec![0u8; recorded];
+        if let Ok(n) = libdeflater::Decompressor::new().gzip_decompress(raw, &mut out)
+            && n == recorded
+        {
+            return Ok(out);
+        }
     }
-    let mut out = Vec::with_capacity(raw.len() * 6);
-    flate2::read::MultiGzDecoder::new(raw)
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(6));
+    let read = flate2::read::MultiGzDecoder::new(raw)
+        .take(MAX_UNPACKED_BYTES + 1)
         .read_to_end(&mut out)
         .map_err(|e| e.to_string())?;
+    if read as u64 > MAX_UNPACKED_BYTES {
+        return Err(format!(
+            "it unpacks to more than {} GiB (a gzip bomb?); Strata does not read it",
+            MAX_UNPACKED_BYTES >> 30
+        ));
+    }
     Ok(out)
 }
 
@@ -103,9 +119,36 @@ pub fn decode(path: &Path, bytes: Vec<u8>) -> Result<DecodedText, ImportError> {
         Ok(text) => Ok(DecodedText { text, encoding }),
         Err(err) => {
             let bytes = err.into_bytes();
+            if let Some(line) = mixed_utf8_line(&bytes) {
+                return Err(ImportError::Format {
+                    path: path.to_path_buf(),
+                    line: Some(line),
+                    reason: "this line is not UTF-8, but other lines are UTF-8 text with non-English characters: the file mixes two encodings (rows pasted from another file?); save it again as \"CSV UTF-8\"".into(),
+                });
+            }
             decode_gb18030(&bytes).ok_or_else(|| not_decodable(path, &bytes))
         }
     }
+}
+
+/// The first line that is not UTF-8 in a file whose other lines include valid UTF-8 with
+/// non-ASCII characters: two encodings mixed. A GBK file's Chinese lines are almost never valid
+/// UTF-8, so a whole-GBK file is not mistaken for this.
+fn mixed_utf8_line(bytes: &[u8]) -> Option<u64> {
+    let mut first_bad = None;
+    let mut utf8_non_ascii = false;
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        match std::str::from_utf8(line) {
+            Ok(text) => utf8_non_ascii |= !text.is_ascii(),
+            Err(_) => {
+                first_bad.get_or_insert(index as u64 + 1);
+            }
+        }
+        if utf8_non_ascii && first_bad.is_some() {
+            return first_bad;
+        }
+    }
+    None
 }
 
 /// GB18030 (a superset of GBK and GB2312), accepted only when the decoded text

@@ -17,6 +17,8 @@ use std::ops::ControlFlow;
 
 /// A field larger than this means a broken file (a runaway quote, a pasted blob).
 pub const MAX_FIELD_BYTES: usize = 1 << 20;
+/// Most columns a file may have (Excel's own limit).
+pub const MAX_COLUMNS: usize = 16_384;
 
 const RECORDS_PER_PROGRESS: u64 = 25_000;
 /// Records handed from the tokenising thread to the importer at a time.
@@ -39,9 +41,13 @@ impl Table {
 
     pub fn from_text(
         path: &Path,
-        text: String,
+        mut text: String,
         encoding: &'static str,
     ) -> Result<Self, ImportError> {
+        // Classic Mac line ends (a lone CR): lines are counted by LF, so make them LFs.
+        if text.contains('\r') && !text.contains('\n') {
+            text = text.replace('\r', "\n");
+        }
         let format_err = |line: Option<u64>, reason: String| ImportError::Format {
             path: path.to_path_buf(),
             line,
@@ -72,6 +78,15 @@ impl Table {
             return Err(format_err(
                 Some(1),
                 "the first line must name the columns, but it is blank".into(),
+            ));
+        }
+        if headers.len() > MAX_COLUMNS {
+            return Err(format_err(
+                Some(1),
+                format!(
+                    "the header has {} columns, over the {MAX_COLUMNS} a spreadsheet can hold; is the separator right?",
+                    headers.len()
+                ),
             ));
         }
         Ok(Self {
@@ -166,11 +181,12 @@ impl Table {
                 return Err(self.format_err(None, format!("could not start a reader thread: {e}")));
             }
             let mut count = 0u64;
+            let mut lines = LineCounter::default();
             // The producer stops when this receiver is dropped (an error or a cancel here).
             for batch in batches {
                 let batch = batch?;
                 for record in &batch {
-                    let line = record.position().map_or(0, |p| p.line());
+                    let line = lines.line_at(&self.text, record.position().map_or(0, |p| p.byte()));
                     row(line, record)?;
                     count += 1;
                     if count.is_multiple_of(RECORDS_PER_PROGRESS) {
@@ -201,7 +217,7 @@ impl Table {
             .from_reader(self.text.as_bytes());
         let expected = self.headers.len();
         let mut count = 0u64;
-        // Start (line, byte) of the last record if it spans lines: a quote left open runs to EOF.
+        // Start (byte) of the last record if it spans lines: a quote left open runs to EOF.
         let mut last_multiline = None;
         let mut batch: Vec<StringRecord> = Vec::with_capacity(RECORDS_PER_BATCH);
         let mut filled = 0usize;
@@ -214,7 +230,7 @@ impl Table {
                 Ok(true) => {}
                 Ok(false) => break None,
                 Err(e) => {
-                    let line = e.position().map(|p| p.line());
+                    let line = e.position().map(|p| self.line_of(p.byte()));
                     break Some(self.format_err(line, csv_reason(&e)));
                 }
             }
@@ -222,11 +238,7 @@ impl Table {
                 break Some(fault);
             }
             if record.iter().any(|f| f.contains('\n')) {
-                let position = record.position();
-                last_multiline = Some((
-                    position.map_or(0, |p| p.line()),
-                    position.map_or(0, |p| p.byte()),
-                ));
+                last_multiline = Some(record.position().map_or(0, |p| p.byte()));
             } else {
                 last_multiline = None;
             }
@@ -248,7 +260,8 @@ impl Table {
             if count == 0 {
                 return Some(self.format_err(None, "the file has a header but no rows".into()));
             }
-            let (line, byte) = last_multiline?;
+            let byte = last_multiline?;
+            let line = self.line_of(byte);
             // A closed quoted field has an even number of quotes; ending inside one leaves it odd.
             let rest = self.text.get(byte as usize..).unwrap_or_default();
             (rest.matches('"').count() % 2 == 1).then(|| {
@@ -269,14 +282,14 @@ impl Table {
 
     /// A field too large to be real, or the wrong number of fields.
     fn check_record(&self, record: &StringRecord, expected: usize) -> Option<ImportError> {
-        let line = record.position().map_or(0, |p| p.line());
+        let line = || self.line_of(record.position().map_or(0, |p| p.byte()));
         if let Some((column, field)) = record
             .iter()
             .enumerate()
             .find(|(_, f)| f.len() > MAX_FIELD_BYTES)
         {
             return Some(self.format_err(
-                Some(line),
+                Some(line()),
                 format!(
                     "field {} ({}) is {:.1} MB, over the {} MiB limit; is a quote unbalanced?",
                     column + 1,
@@ -295,9 +308,15 @@ impl Table {
                     record.len()
                 )
             };
-            return Some(self.format_err(Some(line), reason));
+            return Some(self.format_err(Some(line()), reason));
         }
         None
+    }
+
+    /// The file's own line number at byte `byte` of its text. The CSV reader's own count
+    /// passes over blank lines, so lines are counted here, from the text.
+    fn line_of(&self, byte: u64) -> u64 {
+        LineCounter::default().line_at(&self.text, byte)
     }
 
     pub fn format_err(&self, line: Option<u64>, reason: String) -> ImportError {
@@ -306,6 +325,36 @@ impl Table {
             line,
             reason,
         }
+    }
+}
+
+/// Line numbers of records met in file order: counts line feeds from the last record's start.
+#[derive(Default)]
+struct LineCounter {
+    byte: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    /// The line of the record the reader says starts at `byte`: the reader's start includes
+    /// the blank lines it passed over before the record, so those are stepped over first.
+    fn line_at(&mut self, text: &str, byte: u64) -> u64 {
+        let byte = (byte as usize).min(text.len());
+        let byte = byte
+            + text.as_bytes()[byte..]
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count();
+        if byte < self.byte {
+            *self = Self::default();
+        }
+        let newlines = text.as_bytes()[self.byte..byte]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.line += newlines as u64;
+        self.byte = byte;
+        self.line + 1
     }
 }
 
@@ -406,6 +455,16 @@ mod tests {
         let got = rows("id,title\n1,\"two\nlines\"\n2,b\n").unwrap();
         assert_eq!(got[0].0, 2);
         assert_eq!(got[1].0, 4);
+    }
+
+    /// Issue 14: blank lines are the file's lines too (the CSV reader's own count skips them).
+    #[test]
+    fn line_numbers_count_blank_lines_issue_14() {
+        let got = rows("id,title\n\n1,a\n\n\n2,\"b\nc\"\n3,d\n").unwrap();
+        let lines: Vec<u64> = got.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [3, 6, 8]);
+        let e = rows("id,title\n\n1,a\n\n2,b,c\n").unwrap_err();
+        assert!(e.starts_with("t.csv:5: expected 2 fields"), "{e}");
     }
 
     #[test]

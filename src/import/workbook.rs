@@ -19,9 +19,9 @@ pub fn is_workbook(bytes: &[u8]) -> bool {
         || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
 }
 
-/// Most cells a sheet may span (its used rows × columns) before it is refused: a sheet is
-/// held in memory whole, and a few cells at the far corner of an empty sheet would ask for
-/// billions.
+/// Most cells a sheet may hold before it is refused (it is held in memory whole). An xlsx
+/// counts the cells it has; the other formats are read as a rectangle, which counts every
+/// cell it spans.
 const MAX_CELLS: u64 = 50_000_000;
 /// Most bytes a workbook's parts may unpack to (a zip bomb renamed `.xlsx` unpacks to terabytes).
 const MAX_UNPACKED_BYTES: u64 = 2 << 30;
@@ -61,36 +61,81 @@ pub fn sheet_as_csv(
             .cloned()
             .ok_or_else(|| format_err("the workbook has no sheets".into()))?,
     };
-    let range = workbook
-        .worksheet_range(&name)
-        .map_err(|e| format_err(format!("sheet '{name}': {}", describe(&e))))?;
-    let (height, width) = range.get_size();
-    if height as u64 * width as u64 > MAX_CELLS {
-        return Err(format_err(format!(
-            "sheet '{name}' spans {height} rows × {width} columns, over the {MAX_CELLS} cells Strata reads at once; delete its empty rows and columns or save the data as CSV"
-        )));
+    match &mut workbook {
+        // An xlsx is read cell by cell: a cell at the far corner of an empty sheet costs one
+        // cell, not the billions a whole rectangle would.
+        calamine::Sheets::Xlsx(xlsx) => {
+            let sheet_err = |e: calamine::XlsxError| {
+                format_err(format!(
+                    "sheet '{name}': {}",
+                    describe(&calamine::Error::Xlsx(e))
+                ))
+            };
+            let mut reader = xlsx.worksheet_cells_reader(&name).map_err(sheet_err)?;
+            let mut cells = Vec::new();
+            while let Some(cell) = reader.next_cell().map_err(sheet_err)? {
+                let (row, column) = cell.get_position();
+                let value = Data::from(cell.get_value().clone());
+                if matches!(value, Data::Empty) {
+                    continue;
+                }
+                if cells.len() as u64 >= MAX_CELLS {
+                    return Err(format_err(too_many_cells(&name)));
+                }
+                cells.push((row, column, value));
+            }
+            Ok(cells_as_csv(cells))
+        }
+        other => {
+            let range = other
+                .worksheet_range(&name)
+                .map_err(|e| format_err(format!("sheet '{name}': {}", describe(&e))))?;
+            let (height, width) = range.get_size();
+            if height as u64 * width as u64 > MAX_CELLS {
+                return Err(format_err(too_many_cells(&name)));
+            }
+            let first_row = range.start().map_or(0, |(row, _)| row as usize);
+            let cells = range
+                .cells()
+                .filter(|(_, _, cell)| !matches!(cell, Data::Empty))
+                .map(|(row, column, cell)| ((first_row + row) as u32, column as u32, cell.clone()))
+                .collect();
+            Ok(cells_as_csv(cells))
+        }
     }
-    let first_row = range.start().map_or(0, |(row, _)| row as usize);
-    // Blank lines for the rows above the used range keep line numbers equal to row numbers;
-    // the CSV reader passes over blank lines as it does in a CSV file.
-    let mut text = "\n".repeat(first_row);
-    for row in range.rows() {
-        let mut first = true;
-        for cell in row {
-            if !first {
+}
+
+/// Cells (row, column, value; 0-based) as CSV text: one line per sheet row from the first, so
+/// line numbers are row numbers (rows without cells are blank lines, which the CSV reader
+/// passes over as in a CSV file), every row as wide as the used columns.
+fn cells_as_csv(mut cells: Vec<(u32, u32, Data)>) -> String {
+    cells.sort_by_key(|&(row, column, _)| (row, column));
+    let first_column = cells.iter().map(|c| c.1).min().unwrap_or(0);
+    let last_column = cells.iter().map(|c| c.1).max().unwrap_or(0);
+    let width = (last_column - first_column + 1) as usize;
+    let mut text = String::new();
+    let mut at = 0usize;
+    let mut row_now = 0u32;
+    while at < cells.len() {
+        let row = cells[at].0;
+        for _ in row_now..row {
+            text.push('\n');
+        }
+        let mut fields = vec![String::new(); width];
+        while at < cells.len() && cells[at].0 == row {
+            fields[(cells[at].1 - first_column) as usize] = cell_text(&cells[at].2);
+            at += 1;
+        }
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
                 text.push(',');
             }
-            first = false;
-            push_field(&mut text, &cell_text(cell));
-        }
-        if row.iter().all(|c| matches!(c, Data::Empty)) {
-            // A row of empty cells is a blank line, not a row of empty fields.
-            let start = text.rfind('\n').map_or(0, |at| at + 1);
-            text.truncate(start);
+            push_field(&mut text, field);
         }
         text.push('\n');
+        row_now = row + 1;
     }
-    Ok(text)
+    text
 }
 
 /// Appends one CSV field, quoted when it holds a comma or a quote.
@@ -102,6 +147,12 @@ fn push_field(text: &mut String, field: &str) {
     } else {
         text.push_str(field);
     }
+}
+
+fn too_many_cells(sheet: &str) -> String {
+    format!(
+        "sheet '{sheet}' holds more than {MAX_CELLS} cells, more than Strata reads at once; save the data as CSV"
+    )
 }
 
 /// A cell as text: dates as `YYYY-MM-DD HH:MM:SS`, whole numbers without `.0`, and line
