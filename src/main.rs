@@ -9,6 +9,7 @@ use clap::Parser;
 use strata::embed::configure_process;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     configure_process();
     let args = cli::Cli::parse();
     let result = match args.command {
@@ -30,5 +31,16 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Output piped into `head` and closed early ends the process quietly, as other command-line
+/// tools do, instead of a panic in `println!` (Rust ignores SIGPIPE by default).
+fn restore_sigpipe() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called first thing in `main`, before any thread starts; it only resets one
+    // signal's disposition to the system default.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
