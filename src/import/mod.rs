@@ -1,4 +1,8 @@
-//! Importers: catalogues, histories, raw orders exports and MovieLens folders.
+//! Importers: catalogues, histories, raw orders exports and MovieLens folders, and the
+//! platform exports recognised from their header (Shopify, WooCommerce, Taobao, Pinduoduo,
+//! Moodle, Canvas; see [`Layout`]), from CSV or a workbook. One import may hold several files
+//! (a catalogue with its histories, both halves of a two-file export): they are read
+//! catalogues first and written together.
 //!
 //! Every import parses and validates the whole input first, then writes it in
 //! one transaction. A structural fault (encoding, quoting, columns, conflicting
