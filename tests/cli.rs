@@ -338,3 +338,46 @@ fn import_recognises_platform_exports_without_a_kind() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("宝贝报表"), "{}", stderr(&out));
 }
+
+/// Issue 14: `--dry-run` reads and checks the files and prints the report the import would
+/// give, and writes nothing: no project is created, and an existing one is unchanged.
+#[test]
+fn import_dry_run_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("shop.strata");
+    let p = project.to_str().unwrap();
+    let shopify = data("platforms/shopify_orders.csv");
+    let shopify = shopify.to_str().unwrap();
+    let out = strata(&["import", "--project", p, "--dry-run", shopify]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("Checked, nothing written (dry run):"),
+        "{text}"
+    );
+    assert!(
+        text.contains("recognised as a Shopify orders export"),
+        "{text}"
+    );
+    assert!(!project.exists(), "a dry run created the project");
+
+    let items = data("shop_items.csv");
+    let out = strata(&["import", "--project", p, "--items", items.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = std::fs::read(&project).unwrap();
+    let out = strata(&["import", "--project", p, "--dry-run", "--json", shopify]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert!(report["interactions_imported"].as_u64().unwrap() > 0);
+    assert_eq!(std::fs::read(&project).unwrap(), before);
+    let info = strata(&["info", "--project", p, "--json"]);
+    let info: serde_json::Value = serde_json::from_str(&stdout(&info)).unwrap();
+    assert_eq!(info["interactions"], 0);
+    // A bad file fails the same way a real import would.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "sku,name\nA1,\"open quote\n").unwrap();
+    let out = strata(&["import", "--project", p, "--dry-run", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bad.csv:"), "{}", stderr(&out));
+}

@@ -558,6 +558,29 @@ fn a_cell_at_excels_far_corner_costs_one_cell_issue_14() {
     assert_eq!(report.bad_lines[0].line, 1_048_576);
 }
 
+/// An .ods run of a million empty rows between two values: calamine would expand it into 92
+/// million cells (about 5 GB with their formulas) as it opens the file; it is sized first.
+#[test]
+fn an_ods_run_of_repeated_rows_is_sized_before_it_is_expanded_issue_14() {
+    let f = Fixture::new();
+    f.rejects(
+        ITEMS,
+        &malformed("repeated_gap.ods"),
+        &[],
+        &["repeated_gap.ods:", "more than 10000000 cells"],
+    );
+}
+
+/// LibreOffice ends every sheet with runs of empty rows and columns to the sheet's edge.
+#[test]
+fn an_ods_with_trailing_empty_runs_reads_its_rows_issue_14() {
+    let f = Fixture::new();
+    let report = f.accepts(ITEMS, &malformed("trailing_runs.ods"));
+    assert_eq!(report.rows_read, 2);
+    assert_eq!(report.items_imported, 1);
+    assert_eq!(report.skipped_count(SkipReason::NoTitle), 1);
+}
+
 #[test]
 fn an_empty_workbook_issue_14() {
     let f = Fixture::new();

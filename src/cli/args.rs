@@ -288,6 +288,9 @@ pub struct ImportArgs {
     /// description, category, user_id, timestamp, quantity, rating, basket.
     #[arg(long = "map", value_name = "ROLE=COLUMN")]
     pub overrides: Vec<ColumnOverride>,
+    /// Read and check the files and print the report, writing nothing to the project.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print the import report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -2,7 +2,7 @@
 //! export or a MovieLens folder named by its flag.
 
 use anyhow::Context as _;
-use strata::import::{ImportKind, ImportOptions, ImportRequest, run_import};
+use strata::import::{ImportKind, ImportOptions, ImportRequest, check_import, run_import};
 use strata::store::Store;
 
 use super::progress::with_progress;
@@ -20,7 +20,6 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     .into_iter()
     .find_map(|(kind, path)| Some((kind, path?)))
     .context("name a file to import: FILE…, or --items, --interactions, --orders or --movielens")?;
-    let mut store = Store::open(&args.project.project)?;
     let request = ImportRequest {
         kind,
         path,
@@ -32,7 +31,20 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             year: args.year,
         },
     };
-    let report = with_progress(|job| run_import(&mut store, &request, job)).map_err(with_advice)?;
+    let project = &args.project.project;
+    let report = if args.dry_run {
+        // A dry run reads against the project when there is one, and creates none.
+        let store = if project.exists() {
+            Some(Store::open(project)?)
+        } else {
+            None
+        };
+        with_progress(|job| check_import(store.as_ref(), &request, job))
+    } else {
+        let mut store = Store::open(project)?;
+        with_progress(|job| run_import(&mut store, &request, job))
+    }
+    .map_err(with_advice)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -209,56 +209,121 @@ pub fn run_import(
     job: &JobContext,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
-    let catalogue = Catalogue {
-        ids: store.item_ids()?,
-        aliases: store.item_aliases()?,
-    };
-    let mut report = ImportReport {
-        kind: request.kind.name().to_owned(),
-        ..ImportReport::default()
-    };
-    let source = std::iter::once(&request.path)
-        .chain(&request.also)
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let catalogue = Catalogue::of(store)?;
+    let mut report = ImportReport::started(request);
     let report_slot = &mut report;
-    let batch = store.import_with(request.kind.name(), &source, job, move |histories| {
-        let batch = parse(request, catalogue, histories, report_slot, job)?;
-        if batch.items.is_empty() && batch.histories.is_empty() {
-            let reasons: Vec<String> = report_slot
-                .skipped
-                .iter()
-                .map(|(r, n)| format!("{n} {}", r.describe()))
-                .collect();
-            return Err(ImportError::NothingImported {
-                path: request.path.clone(),
-                reason: format!(
-                    "all {} rows were skipped ({})",
-                    report_slot.rows_read,
-                    reasons.join("; ")
-                ),
-            });
-        }
-        report_slot.items_imported = batch.items.len() as u64;
-        report_slot.interactions_imported = batch.histories.len() as u64;
-        report_slot.parse_seconds = started.elapsed().as_secs_f64();
-        let report_json = serde_json::to_string(&*report_slot).unwrap_or_default();
-        Ok((batch, report_json))
-    })?;
+    let batch = store.import_with(
+        request.kind.name(),
+        &source_name(request),
+        job,
+        move |histories| {
+            let batch = parse_checked(request, catalogue, histories, report_slot, started, job)?;
+            let report_json = serde_json::to_string(&*report_slot).unwrap_or_default();
+            Ok::<_, ImportError>((batch, report_json))
+        },
+    )?;
     drop(batch);
-    report.seconds = started.elapsed().as_secs_f64();
-    report.write_seconds = report.seconds - report.parse_seconds;
+    report.finish(started);
     Ok(report)
 }
 
+/// Reads and checks `request` as [`run_import`] does, against the items `store` holds (none
+/// without one), and writes nothing: the report the import would give, or its error.
+pub fn check_import(
+    store: Option<&Store>,
+    request: &ImportRequest,
+    job: &JobContext,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let catalogue = match store {
+        Some(store) => Catalogue::of(store)?,
+        None => Catalogue::default(),
+    };
+    let mut report = ImportReport {
+        dry_run: true,
+        ..ImportReport::started(request)
+    };
+    parse_checked(
+        request,
+        catalogue,
+        Histories::default(),
+        &mut report,
+        started,
+        job,
+    )?;
+    report.finish(started);
+    Ok(report)
+}
+
+/// Every file of the import, as its source is recorded.
+fn source_name(request: &ImportRequest) -> String {
+    std::iter::once(&request.path)
+        .chain(&request.also)
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses the import and refuses one that brings nothing, naming why every row was skipped.
+fn parse_checked(
+    request: &ImportRequest,
+    catalogue: Catalogue,
+    histories: Histories,
+    report: &mut ImportReport,
+    started: Instant,
+    job: &JobContext,
+) -> Result<ImportBatch, ImportError> {
+    let batch = parse(request, catalogue, histories, report, job)?;
+    if batch.items.is_empty() && batch.histories.is_empty() {
+        let reasons: Vec<String> = report
+            .skipped
+            .iter()
+            .map(|(r, n)| format!("{n} {}", r.describe()))
+            .collect();
+        return Err(ImportError::NothingImported {
+            path: request.path.clone(),
+            reason: format!(
+                "all {} rows were skipped ({})",
+                report.rows_read,
+                reasons.join("; ")
+            ),
+        });
+    }
+    report.items_imported = batch.items.len() as u64;
+    report.interactions_imported = batch.histories.len() as u64;
+    report.parse_seconds = started.elapsed().as_secs_f64();
+    Ok(batch)
+}
+
+impl ImportReport {
+    fn started(request: &ImportRequest) -> Self {
+        ImportReport {
+            kind: request.kind.name().to_owned(),
+            ..ImportReport::default()
+        }
+    }
+
+    fn finish(&mut self, started: Instant) {
+        self.seconds = started.elapsed().as_secs_f64();
+        self.write_seconds = self.seconds - self.parse_seconds;
+    }
+}
+
 /// What the project holds already, that an import reads against.
+#[derive(Default)]
 struct Catalogue {
     ids: HashSet<String>,
     aliases: crate::store::ItemAliases,
 }
 
 impl Catalogue {
+    fn of(store: &Store) -> Result<Self, StoreError> {
+        Ok(Self {
+            ids: store.item_ids()?,
+            aliases: store.item_aliases()?,
+        })
+    }
+
     /// Adds items this import brings, for the files read after them.
     fn add(&mut self, items: &[crate::store::ItemRow]) {
         for item in items {

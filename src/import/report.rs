@@ -98,6 +98,8 @@ pub struct Recognised {
 #[serde(default)]
 pub struct ImportReport {
     pub kind: String,
+    /// A check that wrote nothing (`strata import --dry-run`): what the import would bring.
+    pub dry_run: bool,
     pub files: Vec<String>,
     /// The files whose layout was recognised (a platform's export), with the columns read.
     pub recognised: Vec<Recognised>,
@@ -163,7 +165,12 @@ impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "Imported {} ({}) from {}",
+            "{} {} ({}) from {}",
+            if self.dry_run {
+                "Checked, nothing written (dry run):"
+            } else {
+                "Imported"
+            },
             self.kind,
             self.encoding,
             self.files.join(", ")

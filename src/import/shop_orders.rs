@@ -172,8 +172,9 @@ fn shopify_status(f: &Fields<'_>) -> Option<SkipReason> {
     // Shopify's test orders are paid with its Bogus Gateway.
     let test = f.get("test");
     (f.get("paymentmethod")
-        .to_ascii_lowercase()
-        .contains("bogus")
+        .as_bytes()
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"bogus"))
         || test.eq_ignore_ascii_case("true")
         || test.eq_ignore_ascii_case("yes"))
     .then_some(SkipReason::TestOrder)
@@ -339,7 +340,8 @@ struct Offer {
     variant: String,
 }
 
-/// One line item that is a purchase: its customer, order and offer by index.
+/// A purchase line held back until the whole file is read (its product was not yet certain):
+/// its customer, order and offer by index.
 struct Line {
     user: u32,
     basket: Option<u32>,
@@ -430,6 +432,10 @@ pub fn parse_shop_orders(
         Interner::default(),
     );
     let mut offer_rows: Vec<Offer> = Vec::new();
+    // Each offer's product id once it is certain, and how many lines bought it.
+    let mut offer_ids: Vec<Option<String>> = Vec::new();
+    let mut offer_lines: Vec<u32> = Vec::new();
+    let mut evidence = Evidence::default();
     let mut key = String::new();
     let mut lines: Vec<Line> = Vec::new();
     let read = table.for_each_record(job, |line, record| {
@@ -498,37 +504,82 @@ pub fn parse_shop_orders(
         }
         let (offer, new) = offers.intern(&key);
         if new {
-            offer_rows.push(Offer {
+            let row = Offer {
                 product: product.to_owned(),
                 sku: sku.to_owned(),
                 title: title.to_owned(),
                 variant: variant.to_owned(),
-            });
+            };
+            evidence.observe(&row);
+            offer_rows.push(row);
+            offer_ids.push(None);
+            offer_lines.push(0);
         }
-        lines.push(Line {
-            user: users.intern(&user).0,
-            basket: (!basket.is_empty()).then(|| baskets.intern(basket).0),
-            offer,
-            quantity,
-            ts,
-        });
+        let at = offer as usize;
+        offer_lines[at] += 1;
+        // A line whose product is already certain goes to the writer now; the others wait
+        // for the whole file.
+        if offer_ids[at].is_none() {
+            offer_ids[at] = evidence
+                .certain(
+                    &offer_rows[at],
+                    spec.grouping,
+                    aliases,
+                    options.keep_variants,
+                )
+                .map(|choice| choice.id);
+        }
+        match &offer_ids[at] {
+            Some(item_id) => {
+                report.merged_duplicates += u64::from(histories.add(NewEvent {
+                    user_id: &user[..],
+                    item_id,
+                    ts,
+                    quantity: Some(quantity),
+                    rating: None,
+                    basket_id: (!basket.is_empty()).then_some(basket),
+                }));
+            }
+            None => lines.push(Line {
+                user: users.intern(&user).0,
+                basket: (!basket.is_empty()).then(|| baskets.intern(basket).0),
+                offer,
+                quantity,
+                ts,
+            }),
+        }
         Ok(())
     })?;
     report.rows_read += read;
 
-    let products = group_products(&offer_rows, spec.grouping, aliases, options.keep_variants);
+    let products = group_products(
+        &offer_rows,
+        &evidence,
+        spec.grouping,
+        aliases,
+        options.keep_variants,
+    );
     for line in &lines {
-        let offer = line.offer as usize;
         let event = NewEvent {
             user_id: users.get(line.user),
-            item_id: &products.items[products.of_offer[offer]].item_id,
+            item_id: &products.items[products.of_offer[line.offer as usize]].item_id,
             ts: line.ts,
             quantity: Some(line.quantity),
             rating: None,
             basket_id: line.basket.map(|b| &**baskets.get(b)),
         };
         report.merged_duplicates += u64::from(histories.add(event));
-        report.variants_grouped += u64::from(products.grouped[offer]);
+    }
+    for (offer, &count) in offer_lines.iter().enumerate() {
+        debug_assert!(
+            offer_ids[offer]
+                .as_ref()
+                .is_none_or(|id| *id == products.items[products.of_offer[offer]].item_id),
+            "a streamed line's product changed"
+        );
+        if products.grouped[offer] {
+            report.variants_grouped += u64::from(count);
+        }
     }
     // Products already in the catalogue (from a products export) keep their richer rows.
     let items = products
@@ -549,35 +600,131 @@ struct Products {
     known: HashSet<String>,
 }
 
-/// Groups offers into products (see [`Grouping`]); with `keep_variants` each SKU is its own item.
-fn group_products(
-    offers: &[Offer],
-    grouping: Grouping,
-    aliases: &ItemAliases,
-    keep_variants: bool,
-) -> Products {
-    // Shopify: a ` - ` suffix is a variant when its title is shared by lines that differ after it.
-    let mut suffixes: HashMap<&str, HashSet<&str>> = HashMap::new();
-    if grouping == Grouping::TitleSuffix {
-        for offer in offers {
-            if let Some((base, variant)) = offer.title.rsplit_once(" - ") {
-                suffixes.entry(base).or_default().insert(variant);
+/// What the lines read so far say about grouping offers into products (see [`Grouping`]).
+#[derive(Default)]
+struct Evidence {
+    /// Shopify: each title before a ` - ` suffix, with the first suffix seen and whether
+    /// another followed (then the suffixes are variants of that title).
+    suffixes: HashMap<String, (String, bool)>,
+    /// Taobao: the first product code seen with each title.
+    first_code_of_title: HashMap<String, String>,
+}
+
+/// The product an offer belongs to: its id, title and the variant folded into it.
+struct Choice<'a> {
+    id: String,
+    title: &'a str,
+    variant: &'a str,
+}
+
+impl Evidence {
+    fn observe(&mut self, offer: &Offer) {
+        if let Some((base, variant)) = offer.title.rsplit_once(" - ") {
+            match self.suffixes.get_mut(base) {
+                Some((first, many)) => *many |= first != variant,
+                None => {
+                    self.suffixes
+                        .insert(base.to_owned(), (variant.to_owned(), false));
+                }
             }
         }
-    }
-    let mut first_code_of_title: HashMap<&str, &str> = HashMap::new();
-    for offer in offers {
-        let code: &str = if offer.product.is_empty() {
+        let code = if offer.product.is_empty() {
             &offer.sku
         } else {
             &offer.product
         };
-        if !code.is_empty() {
-            first_code_of_title
-                .entry(offer.title.as_str())
-                .or_insert(code);
+        if !code.is_empty() && !self.first_code_of_title.contains_key(&offer.title) {
+            self.first_code_of_title
+                .insert(offer.title.clone(), code.clone());
         }
     }
+
+    /// The product `offer` is grouped into, once lines still to come cannot change it (a
+    /// Shopify title seen with one suffix so far, or a Taobao title seen with no code yet,
+    /// wait for the whole file).
+    fn certain<'a>(
+        &self,
+        offer: &'a Offer,
+        grouping: Grouping,
+        aliases: &ItemAliases,
+        keep_variants: bool,
+    ) -> Option<Choice<'a>> {
+        let waits = !keep_variants
+            && match grouping {
+                Grouping::TitleSuffix => offer
+                    .title
+                    .rsplit_once(" - ")
+                    .is_some_and(|(base, _)| !self.has_variants(base)),
+                Grouping::Title => {
+                    aliases.known(offer).is_none()
+                        && !self.first_code_of_title.contains_key(&offer.title)
+                }
+                Grouping::ProductColumn => false,
+            };
+        (!waits).then(|| self.product(offer, grouping, aliases, keep_variants))
+    }
+
+    /// Whether `base` was seen with two different ` - ` suffixes.
+    fn has_variants(&self, base: &str) -> bool {
+        self.suffixes.get(base).is_some_and(|(_, many)| *many)
+    }
+
+    /// The product `offer` is grouped into by what was seen so far (all of it, at the end).
+    fn product<'a>(
+        &self,
+        offer: &'a Offer,
+        grouping: Grouping,
+        aliases: &ItemAliases,
+        keep_variants: bool,
+    ) -> Choice<'a> {
+        let (title, variant) = match (grouping, offer.title.rsplit_once(" - ")) {
+            (Grouping::TitleSuffix, Some((base, v))) if self.has_variants(base) => (base, v),
+            _ => (offer.title.as_str(), offer.variant.as_str()),
+        };
+        let id = if keep_variants {
+            [&offer.sku, &offer.product]
+                .into_iter()
+                .find(|c| !c.is_empty())
+                .cloned()
+                .unwrap_or_else(|| slug(&offer.title))
+        } else if let Some(known) = aliases.known(offer) {
+            known.clone()
+        } else {
+            match grouping {
+                Grouping::ProductColumn if !offer.product.is_empty() => offer.product.clone(),
+                Grouping::Title => self
+                    .first_code_of_title
+                    .get(&offer.title)
+                    .map_or_else(|| offer.title.clone(), Clone::clone),
+                _ => aliases
+                    .titles
+                    .get(title)
+                    .cloned()
+                    .unwrap_or_else(|| slug(title)),
+            }
+        };
+        Choice { id, title, variant }
+    }
+}
+
+impl ItemAliases {
+    /// The catalogue item an offer's SKU or product code names.
+    fn known(&self, offer: &Offer) -> Option<&String> {
+        self.skus
+            .get(&offer.sku)
+            .or_else(|| self.skus.get(&offer.product))
+    }
+}
+
+/// Groups offers into products by `evidence` from the whole file; with `keep_variants` each
+/// SKU is its own item.
+fn group_products(
+    offers: &[Offer],
+    evidence: &Evidence,
+    grouping: Grouping,
+    aliases: &ItemAliases,
+    keep_variants: bool,
+) -> Products {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut products = Products {
         items: Vec::new(),
@@ -587,46 +734,14 @@ fn group_products(
     };
     let mut variants: Vec<BTreeSet<String>> = Vec::new();
     for offer in offers {
-        let (title, variant) = match grouping {
-            Grouping::TitleSuffix => match offer.title.rsplit_once(" - ") {
-                Some((base, v)) if suffixes.get(base).is_some_and(|s| s.len() > 1) => (base, v),
-                _ => (offer.title.as_str(), offer.variant.as_str()),
-            },
-            Grouping::ProductColumn | Grouping::Title => {
-                (offer.title.as_str(), offer.variant.as_str())
-            }
-        };
-        let known = aliases
-            .skus
-            .get(&offer.sku)
-            .or_else(|| aliases.skus.get(&offer.product));
-        let (id, title) = if keep_variants {
-            let id = [&offer.sku, &offer.product]
-                .into_iter()
-                .find(|c| !c.is_empty())
-                .cloned()
-                .unwrap_or_else(|| slug(&offer.title));
-            let title = if variant.is_empty() || offer.title.contains(variant) {
-                offer.title.clone()
-            } else {
-                format!("{} ({variant})", offer.title)
-            };
-            (id, title)
-        } else if let Some(known) = known {
-            (known.clone(), title.to_owned())
+        let Choice { id, title, variant } =
+            evidence.product(offer, grouping, aliases, keep_variants);
+        let title = if !keep_variants {
+            title.to_owned()
+        } else if variant.is_empty() || offer.title.contains(variant) {
+            offer.title.clone()
         } else {
-            let id = match grouping {
-                Grouping::ProductColumn if !offer.product.is_empty() => offer.product.clone(),
-                Grouping::Title => first_code_of_title
-                    .get(offer.title.as_str())
-                    .map_or_else(|| offer.title.clone(), |c| (*c).to_owned()),
-                _ => aliases
-                    .titles
-                    .get(title)
-                    .cloned()
-                    .unwrap_or_else(|| slug(title)),
-            };
-            (id, title.to_owned())
+            format!("{} ({variant})", offer.title)
         };
         let title = if title.is_empty() { id.clone() } else { title };
         let at = *index.entry(id.clone()).or_insert_with(|| {
@@ -692,6 +807,75 @@ mod tests {
         assert_eq!(slug("Classic Tee"), "classic-tee");
         assert_eq!(slug("  Mug (12 oz) — Blue!"), "mug-12-oz-blue");
         assert_eq!(slug("手冲 咖啡壶"), "手冲-咖啡壶");
+    }
+
+    fn offer(product: &str, sku: &str, title: &str) -> Offer {
+        Offer {
+            product: product.into(),
+            sku: sku.into(),
+            title: title.into(),
+            variant: String::new(),
+        }
+    }
+
+    /// Issue 14: a line is written as soon as its product is certain, and what is certain
+    /// early is what the whole file decides.
+    #[test]
+    fn products_are_certain_once_no_later_line_can_change_them() {
+        let aliases = ItemAliases::default();
+        let mut evidence = Evidence::default();
+        let id = |e: &Evidence, o: &Offer, g| e.certain(o, g, &aliases, false).map(|c| c.id);
+        let (small, medium, mug) = (
+            offer("", "T-S", "Tee - S"),
+            offer("", "T-M", "Tee - M"),
+            offer("", "MUG", "Mug - Large"),
+        );
+        evidence.observe(&small);
+        assert_eq!(id(&evidence, &small, Grouping::TitleSuffix), None);
+        evidence.observe(&medium);
+        evidence.observe(&mug);
+        assert_eq!(
+            id(&evidence, &small, Grouping::TitleSuffix).as_deref(),
+            Some("tee")
+        );
+        assert_eq!(
+            id(&evidence, &medium, Grouping::TitleSuffix).as_deref(),
+            Some("tee")
+        );
+        // One suffix only, to the end: the whole title is the product.
+        assert_eq!(id(&evidence, &mug, Grouping::TitleSuffix), None);
+        let end = evidence.product(&mug, Grouping::TitleSuffix, &aliases, false);
+        assert_eq!((end.id.as_str(), end.title), ("mug-large", "Mug - Large"));
+        // Without a ` - ` a title is certain at once; so is every line with keep_variants.
+        let plain = offer("", "", "Tea caddy");
+        evidence.observe(&plain);
+        assert_eq!(
+            id(&evidence, &plain, Grouping::TitleSuffix).as_deref(),
+            Some("tea-caddy")
+        );
+        assert_eq!(
+            evidence
+                .certain(&small, Grouping::TitleSuffix, &aliases, true)
+                .map(|c| c.id)
+                .as_deref(),
+            Some("T-S")
+        );
+
+        // Taobao: a title waits for its first product code.
+        let mut evidence = Evidence::default();
+        let uncoded = offer("", "", "手冲壶");
+        evidence.observe(&uncoded);
+        assert_eq!(id(&evidence, &uncoded, Grouping::Title), None);
+        let coded = offer("P9", "", "手冲壶");
+        evidence.observe(&coded);
+        assert_eq!(
+            id(&evidence, &uncoded, Grouping::Title).as_deref(),
+            Some("P9")
+        );
+        assert_eq!(
+            id(&evidence, &coded, Grouping::Title).as_deref(),
+            Some("P9")
+        );
     }
 
     #[test]

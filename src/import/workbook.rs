@@ -9,20 +9,23 @@ use calamine::{Data, Reader};
 
 use super::ImportError;
 
+mod ods;
+
 /// The file extensions read as workbooks (for file dialogs).
 pub const EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods"];
 
 /// Whether a file's first bytes are a workbook's: a zip archive (`.xlsx`, `.ods`) or an
 /// OLE compound document (`.xls`).
 pub fn is_workbook(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"PK\x03\x04")
-        || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&OLE)
 }
 
-/// Most cells a sheet may hold before it is refused (it is held in memory whole). An xlsx
-/// counts the cells it has; the other formats are read as a rectangle, which counts every
-/// cell it spans.
+/// Most non-empty cells an `.xlsx` or `.xlsb` sheet may hold (they are held in memory whole,
+/// about 40 bytes each); these are read cell by cell, so empty cells cost nothing.
 const MAX_CELLS: u64 = 50_000_000;
+/// Most cells of the rectangle an `.ods` or `.xls` sheet is read as, empty ones included:
+/// calamine holds each as a value and a formula (about 56 bytes), so this is about 560 MB.
+const MAX_RECTANGLE_CELLS: u64 = 10_000_000;
 /// Most bytes a workbook's parts may unpack to (a zip bomb renamed `.xlsx` unpacks to terabytes).
 const MAX_UNPACKED_BYTES: u64 = 2 << 30;
 
@@ -38,10 +41,42 @@ pub fn sheet_as_csv(
         line: None,
         reason,
     };
+    // Workbook formats are intricate and a damaged file can reach a reader's corner that
+    // panics: that is one more unreadable workbook, not the end of the import's thread.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_sheet(bytes, sheet, &format_err)
+    }))
+    .unwrap_or_else(|_| {
+        Err(format_err(
+            "the workbook is damaged (its reader stopped on it): open it in Excel or LibreOffice and save it again, or save it as CSV UTF-8".into(),
+        ))
+    })
+}
+
+fn read_sheet(
+    bytes: Vec<u8>,
+    sheet: Option<&str>,
+    format_err: &dyn Fn(String) -> ImportError,
+) -> Result<String, ImportError> {
     if is_encrypted_ooxml(&bytes) {
         return Err(format_err(PASSWORD_ADVICE.into()));
     }
     check_unpacked_size(&bytes).map_err(format_err)?;
+    check_compound_file(&bytes).map_err(format_err)?;
+    // An .ods writes repeated rows and cells once with a count, which calamine expands into
+    // rectangles, every sheet's as it opens the file: they are sized before that is paid for.
+    let ods_spans = ods::sheet_spans(&bytes);
+    if let Some((name, _)) = ods_spans
+        .iter()
+        .find(|(_, cells)| *cells > MAX_RECTANGLE_CELLS)
+    {
+        return Err(format_err(too_many_cells(name, MAX_RECTANGLE_CELLS)));
+    }
+    if ods_spans.iter().map(|(_, cells)| cells).sum::<u64>() > MAX_RECTANGLE_CELLS {
+        return Err(format_err(format!(
+            "the workbook's sheets span more than {MAX_RECTANGLE_CELLS} cells together, more than Strata reads at once (an .ods is read whole as it opens); save the sheet you want as CSV"
+        )));
+    }
     let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| format_err(describe(&e)))?;
     let names = workbook.sheet_names();
@@ -62,8 +97,8 @@ pub fn sheet_as_csv(
             .ok_or_else(|| format_err("the workbook has no sheets".into()))?,
     };
     match &mut workbook {
-        // An xlsx is read cell by cell: a cell at the far corner of an empty sheet costs one
-        // cell, not the billions a whole rectangle would.
+        // An xlsx or xlsb is read cell by cell: a cell at the far corner of an empty sheet
+        // costs one cell, not the billions a whole rectangle would.
         calamine::Sheets::Xlsx(xlsx) => {
             let sheet_err = |e: calamine::XlsxError| {
                 format_err(format!(
@@ -72,18 +107,24 @@ pub fn sheet_as_csv(
                 ))
             };
             let mut reader = xlsx.worksheet_cells_reader(&name).map_err(sheet_err)?;
-            let mut cells = Vec::new();
-            while let Some(cell) = reader.next_cell().map_err(sheet_err)? {
-                let (row, column) = cell.get_position();
-                let value = Data::from(cell.get_value().clone());
-                if matches!(value, Data::Empty) {
-                    continue;
-                }
-                if cells.len() as u64 >= MAX_CELLS {
-                    return Err(format_err(too_many_cells(&name)));
-                }
-                cells.push((row, column, value));
-            }
+            let cells = collect_cells(
+                || reader.next_cell().map_err(sheet_err),
+                || format_err(too_many_cells(&name, MAX_CELLS)),
+            )?;
+            Ok(cells_as_csv(cells))
+        }
+        calamine::Sheets::Xlsb(xlsb) => {
+            let sheet_err = |e: calamine::XlsbError| {
+                format_err(format!(
+                    "sheet '{name}': {}",
+                    describe(&calamine::Error::Xlsb(e))
+                ))
+            };
+            let mut reader = xlsb.worksheet_cells_reader(&name).map_err(sheet_err)?;
+            let cells = collect_cells(
+                || reader.next_cell().map_err(sheet_err),
+                || format_err(too_many_cells(&name, MAX_CELLS)),
+            )?;
             Ok(cells_as_csv(cells))
         }
         other => {
@@ -91,8 +132,8 @@ pub fn sheet_as_csv(
                 .worksheet_range(&name)
                 .map_err(|e| format_err(format!("sheet '{name}': {}", describe(&e))))?;
             let (height, width) = range.get_size();
-            if height as u64 * width as u64 > MAX_CELLS {
-                return Err(format_err(too_many_cells(&name)));
+            if height as u64 * width as u64 > MAX_RECTANGLE_CELLS {
+                return Err(format_err(too_many_cells(&name, MAX_RECTANGLE_CELLS)));
             }
             let first_row = range.start().map_or(0, |(row, _)| row as usize);
             let cells = range
@@ -103,6 +144,26 @@ pub fn sheet_as_csv(
             Ok(cells_as_csv(cells))
         }
     }
+}
+
+/// The non-empty cells a cell reader yields, refused (`too_many`) past [`MAX_CELLS`].
+fn collect_cells<'a>(
+    mut next_cell: impl FnMut() -> Result<Option<calamine::Cell<calamine::DataRef<'a>>>, ImportError>,
+    too_many: impl FnOnce() -> ImportError,
+) -> Result<Vec<(u32, u32, Data)>, ImportError> {
+    let mut cells = Vec::new();
+    while let Some(cell) = next_cell()? {
+        let (row, column) = cell.get_position();
+        let value = Data::from(cell.get_value().clone());
+        if matches!(value, Data::Empty) {
+            continue;
+        }
+        if cells.len() as u64 >= MAX_CELLS {
+            return Err(too_many());
+        }
+        cells.push((row, column, value));
+    }
+    Ok(cells)
 }
 
 /// Cells (row, column, value; 0-based) as CSV text: one line per sheet row from the first, so
@@ -149,9 +210,9 @@ fn push_field(text: &mut String, field: &str) {
     }
 }
 
-fn too_many_cells(sheet: &str) -> String {
+fn too_many_cells(sheet: &str, most: u64) -> String {
     format!(
-        "sheet '{sheet}' holds more than {MAX_CELLS} cells, more than Strata reads at once; save the data as CSV"
+        "sheet '{sheet}' holds more than {most} cells, more than Strata reads at once; save the data as CSV"
     )
 }
 
@@ -177,10 +238,12 @@ fn cell_text(cell: &Data) -> String {
 
 const PASSWORD_ADVICE: &str = "the workbook is protected by a password; open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with Password) and save it again";
 
+/// The first bytes of an OLE compound document (an `.xls`, or an encrypted `.xlsx`).
+const OLE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
 /// Whether `bytes` are a password-protected `.xlsx`: Excel wraps the encrypted workbook in an
 /// OLE compound document holding an `EncryptedPackage` stream.
 fn is_encrypted_ooxml(bytes: &[u8]) -> bool {
-    const OLE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     let name: Vec<u8> = "EncryptedPackage"
         .encode_utf16()
         .flat_map(u16::to_le_bytes)
@@ -198,6 +261,21 @@ fn describe(e: &calamine::Error) -> String {
         format!(
             "the Excel workbook cannot be read ({text}): is it damaged? Open it in Excel or LibreOffice and save it again, or save it as CSV UTF-8"
         )
+    }
+}
+
+/// Refuses an `.xls` whose compound-document structure is damaged: a chain of sectors that
+/// loops back on itself would send calamine round it until memory runs out (found by
+/// fuzzing). The `cfb` crate checks every chain as it opens the file.
+fn check_compound_file(bytes: &[u8]) -> Result<(), String> {
+    if !bytes.starts_with(&OLE) {
+        return Ok(());
+    }
+    match cfb::CompoundFile::open(std::io::Cursor::new(bytes)) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "the Excel workbook cannot be read (its structure is damaged: {e}): open it in Excel or LibreOffice and save it again, or save it as CSV UTF-8"
+        )),
     }
 }
 
