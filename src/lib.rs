@@ -13,6 +13,7 @@ pub mod import;
 pub mod layers;
 pub mod linalg;
 pub mod map;
+pub mod memory;
 pub mod pipeline;
 pub mod recommend;
 pub mod store;

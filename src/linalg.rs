@@ -151,28 +151,6 @@ pub fn gram(x: &[f32], n: usize, d: usize) -> Vec<f32> {
     out
 }
 
-/// `a` (m × k) times `b` (k × n), both row-major: m × n, row-major.
-pub fn rows_times(a: &[f32], m: usize, b: &[f32], k: usize, n: usize) -> Vec<f32> {
-    assert_eq!(a.len(), m * k, "a is not m x k");
-    assert_eq!(b.len(), k * n, "b is not k x n");
-    let mut out = vec![0f32; m * n];
-    let view = |rows: usize, cols: usize| View {
-        rows,
-        cols,
-        row_stride: cols,
-        col_stride: 1,
-    };
-    multiply(
-        &mut out,
-        view(m, n),
-        (a, view(m, k)),
-        (b, view(k, n)),
-        m * n * k >= 1 << 20,
-        false,
-    );
-    out
-}
-
 /// Adds each row of `rows` (r × d) to row `labels[i]` of `sums` (k × d), as one multiply by
 /// the one-hot label matrix (k × r): a row-by-row scatter-add ran at a fifth of the speed.
 pub fn add_rows_by_label(sums: &mut [f32], k: usize, rows: &[f32], labels: &[usize], d: usize) {
@@ -287,13 +265,6 @@ pub fn row_norms(x: &[f32], d: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rows_times_multiplies_row_major_matrices() {
-        let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 × 3
-        let b = [1.0f32, 0.0, 0.0, 1.0, 1.0, 1.0]; // 3 × 2
-        assert_eq!(rows_times(&a, 2, &b, 3, 2), [4.0, 5.0, 10.0, 11.0]);
-    }
 
     #[test]
     fn add_rows_by_label_adds_each_row_to_its_label() {

@@ -161,7 +161,7 @@ fn recommend_export_and_evaluate_on_online_retail() {
     .unwrap();
     assert!(json["users"].as_u64().unwrap() > 1000, "{json}");
     let methods = &json["methods"];
-    for method in ["strata", "popular", "itemknn", "ease", "content"] {
+    for method in ["strata", "popular", "itemknn", "ease", "rp3beta", "content"] {
         for metric in ["hr@10", "ndcg@10", "recall@10", "coverage", "diversity"] {
             let v = methods[method][metric].as_f64().unwrap();
             assert!((0.0..=1.0).contains(&v), "{method} {metric} = {v}");
@@ -170,9 +170,12 @@ fn recommend_export_and_evaluate_on_online_retail() {
     let ndcg = |m: &str| methods[m]["ndcg@10"].as_f64().unwrap();
     // Personal methods beat "bestsellers" on this shop.
     assert!(
-        ndcg("ease") > ndcg("popular") && ndcg("strata") > ndcg("popular"),
+        ndcg("ease") > ndcg("popular")
+            && ndcg("rp3beta") > ndcg("popular")
+            && ndcg("strata") > ndcg("popular"),
         "{methods}"
     );
+    assert_eq!(json["notes"].as_array().map(Vec::len), Some(0), "{json}");
     // The chosen settings are kept for later lists.
     let store = Store::open(&project).unwrap();
     assert!(store.meta("recommend.blend").unwrap().is_some());
@@ -184,4 +187,57 @@ fn recommend_export_and_evaluate_on_online_retail() {
     );
     // Tuned on both validation folds, never on the test holdout.
     assert!(json["tuned"]["strata_validation_ndcg"].as_f64().unwrap() > 0.0);
+    let full_strata = ndcg("strata");
+
+    // Issue 15: under a memory budget too small for the dense n × n matrices, EASE is skipped
+    // with a note saying why, item-kNN and Strata's own evidence use each item's top
+    // neighbours, and lists still come.
+    let small = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .env("STRATA_MEMORY_BUDGET", "50MB")
+            .output()
+            .unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&stdout(&small(&[
+        "evaluate",
+        "--project",
+        &project,
+        "--json",
+    ])))
+    .unwrap();
+    let methods = &json["methods"];
+    assert!(methods.get("ease").is_none(), "{methods}");
+    let notes = json["notes"].to_string();
+    assert!(
+        notes.contains("EASE skipped") && notes.contains("memory budget is 50 MB"),
+        "{notes}"
+    );
+    let sparse_strata = methods["strata"]["ndcg@10"].as_f64().unwrap();
+    assert!(
+        sparse_strata > methods["popular"]["ndcg@10"].as_f64().unwrap(),
+        "{methods}"
+    );
+    eprintln!("strata NDCG@10: {full_strata:.4} with dense EASE, {sparse_strata:.4} sparse");
+    let table = stdout(&small(&[
+        "recommend",
+        "--project",
+        &project,
+        "--user",
+        &user,
+    ]));
+    assert!(table.contains("because of"), "{table}");
+    // A budget that is not a size is refused before any work.
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["recommend", "--project", &project, "--user", &user])
+        .env("STRATA_MEMORY_BUDGET", "lots")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("STRATA_MEMORY_BUDGET=\"lots\" is not a size"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

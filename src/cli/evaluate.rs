@@ -1,6 +1,6 @@
 //! `strata evaluate`: Strata against its baselines on the project's own histories.
 
-use strata::recommend::{CUTOFF, evaluate_project};
+use strata::recommend::{CUTOFF, Method, evaluate_project};
 use strata::store::Store;
 
 use super::progress::with_progress;
@@ -32,17 +32,32 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         );
     }
     let tuned = &evaluation.tuned;
+    let ease = if evaluation.methods.contains_key(&Method::Ease) {
+        format!(
+            "EASE lambda {} (NDCG@10 {:.4})",
+            tuned.ease_lambda, tuned.ease_validation_ndcg
+        )
+    } else {
+        "EASE not run (see the note)".to_owned()
+    };
     println!(
-        "tuned on two validation folds: blend content {} collaborative {} popularity {}, free share {}, popularity half-life {} days (NDCG@10 {:.4}); EASE lambda {} (NDCG@10 {:.4})",
+        "tuned on two validation folds ({} + {} users): blend content {} collaborative {} popularity {}, free share {}, popularity half-life {} days (NDCG@10 {:.4}); {ease}; item models: global {} + layers' local {}; RP3beta alpha {} beta {}",
+        evaluation.tuning_users[0],
+        evaluation.tuning_users[1],
         tuned.blend.content,
         tuned.blend.collaborative,
         tuned.blend.popularity,
         tuned.free_share,
         tuned.trend_half_life_days,
         tuned.strata_validation_ndcg,
-        tuned.ease_lambda,
-        tuned.ease_validation_ndcg
+        tuned.mix.global,
+        tuned.mix.local,
+        tuned.rp3_alpha,
+        tuned.rp3_beta
     );
+    for note in &evaluation.notes {
+        println!("note: {note}");
+    }
     let versus = &evaluation.versus_best_baseline;
     println!(
         "strata minus {} (the best baseline): NDCG@10 {:+.4} ± {:.4} (standard error, paired over users)",

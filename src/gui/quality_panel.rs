@@ -250,12 +250,19 @@ fn evaluation_ui(ui: &mut egui::Ui, stored: Option<&StoredEvaluation>, run_id: i
     ));
     let tuned = &evaluation.tuned;
     ui.weak(format!(
-        "Chosen on validation: content {}, collaborative {}, popularity {} (half-life {} days), free share {}; EASE λ {}.",
+        "Chosen on validation: content {}, collaborative {}, popularity {} (half-life {} days), free share {}; EASE λ {}; item models: global {} + layers' local {}; RP3beta α {}, β {}.",
         tuned.blend.content,
         tuned.blend.collaborative,
         tuned.blend.popularity,
         tuned.trend_half_life_days,
         tuned.free_share,
-        tuned.ease_lambda
+        tuned.ease_lambda,
+        tuned.mix.global,
+        tuned.mix.local,
+        tuned.rp3_alpha,
+        tuned.rp3_beta
     ));
+    for note in &evaluation.notes {
+        ui.weak(note);
+    }
 }

@@ -14,6 +14,14 @@ pub struct Event {
     pub value: f32,
 }
 
+/// The distinct items of `events`, sorted.
+pub fn distinct_items(events: &[Event]) -> Vec<u32> {
+    let mut items: Vec<u32> = events.iter().map(|e| e.item).collect();
+    items.sort_unstable();
+    items.dedup();
+    items
+}
+
 /// What an interaction weighs in a profile, before recency.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -10,9 +10,12 @@
 //!   intra-list diversity (1 − mean pairwise cosine of the list's item vectors).
 //!
 //! Baselines on the same split: most popular, item-kNN (cosine over the binary user × item
-//! matrix, all neighbours), EASE (closed form, λ chosen on validation) and content kNN (the
-//! user's mean vector). Tuning (Strata's blend, free share and popularity half-life, EASE's λ)
-//! uses two validation folds carved from training the same way, never the test holdout. The
+//! matrix, all neighbours; the top 100 where the dense matrix does not fit the memory budget),
+//! EASE (closed form, λ chosen on validation; skipped, with a note, where it does not fit),
+//! RP3beta (Paudel et al. 2017; top 100 neighbours, α and β chosen on validation) and content
+//! kNN (the user's mean vector). Tuning (Strata's blend, free share and popularity half-life,
+//! EASE's λ, RP3beta's α and β) uses two validation folds carved from training the same way,
+//! never the test holdout. The
 //! report ends with Strata's NDCG@10 minus the best baseline's and its paired standard error,
 //! so a reader can tell a difference from noise.
 
@@ -22,10 +25,17 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::data::Event;
-use super::item_model::{ItemModel, binary_matrix, ease_matrix, item_cosine, item_gram};
-use super::model::{Blend, Model, Ranked, RecommendParams, popularity};
-use crate::linalg::{dot, in_pool, rows_dot_rows, rows_times};
+use super::data::{Event, distinct_items};
+use super::item_model::{
+    ItemModel, binary_matrix, dense_bytes, ease_matrix, item_cosine, item_gram,
+};
+use super::model::{
+    Blend, Model, ModelMix, Ranked, RecommendParams, popularity, sparse_item_model,
+    with_local_models,
+};
+use super::neighbours::{Incidence, NEIGHBOURS, Similarity};
+use crate::linalg::{dot, in_pool, rows_dot_rows};
+use crate::memory::{Bytes, MemoryBudget};
 use crate::pipeline::{Cancelled, JobContext};
 
 /// List length the metrics are taken at.
@@ -33,6 +43,41 @@ pub const CUTOFF: usize = 10;
 
 /// EASE's λ candidates (tried on the validation split).
 const EASE_LAMBDAS: [f64; 3] = [100.0, 500.0, 2000.0];
+
+/// RP3beta's α (the walk's transition probabilities raised to it) tried on validation.
+const RP3_ALPHAS: [f64; 4] = [0.25, 0.5, 0.75, 1.0];
+
+/// RP3beta's β (popularity's penalty) tried on validation.
+const RP3_BETAS: [f64; 4] = [0.0, 0.25, 0.5, 0.75];
+
+/// Mixes of the global and the layers' local item models tried on validation, each with
+/// Strata's whole setting grid: the global alone (as before issue 15) and local models added
+/// at two weights.
+const MIXES: [ModelMix; 3] = [
+    ModelMix {
+        global: 1.0,
+        local: 0.0,
+    },
+    ModelMix {
+        global: 1.0,
+        local: 0.25,
+    },
+    ModelMix {
+        global: 1.0,
+        local: 1.0,
+    },
+];
+
+/// Validation users a fold counts at most: beyond this, tuning's choices no longer move.
+const MAX_TUNING_USERS: usize = 3_000;
+
+/// Candidate scorings tuning may spend per fold (users × items × settings × mixes): at
+/// 100,000 items it counts about 830 users per fold, which keeps `evaluate` within minutes
+/// (issue 15; measured on `benches/scale.rs`).
+const TUNING_WORK: f64 = 3e10;
+
+/// Score rows held at once while a method's lists are taken (64 MB of f32), users in chunks.
+const SCORE_FLOATS: usize = 16 << 20;
 
 /// Free shares of the merged list tried on validation (0 = plain quotas).
 const FREE_SHARES: [f64; 3] = [0.0, 0.3, 0.6];
@@ -290,16 +335,19 @@ pub enum Method {
     /// The default only fills an empty [`Comparison`].
     #[default]
     Popular,
+    #[serde(rename = "rp3beta")]
+    Rp3Beta,
     Strata,
 }
 
 impl Method {
     /// Every method, in the report's order.
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 6] = [
         Method::Content,
         Method::Ease,
         Method::ItemKnn,
         Method::Popular,
+        Method::Rp3Beta,
         Method::Strata,
     ];
 
@@ -310,6 +358,7 @@ impl Method {
             Method::Ease => "ease",
             Method::ItemKnn => "itemknn",
             Method::Popular => "popular",
+            Method::Rp3Beta => "rp3beta",
             Method::Strata => "strata",
         }
     }
@@ -337,6 +386,12 @@ pub struct Evaluation {
     pub multi_layer_share: f64,
     /// Strata against the best baseline.
     pub versus_best_baseline: Comparison,
+    /// Baselines skipped or run differently at this catalogue's size, and why.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Users of the two validation folds that tuning counted.
+    #[serde(default)]
+    pub tuning_users: [usize; 2],
     pub seconds: f64,
 }
 
@@ -377,6 +432,14 @@ pub struct Tuned {
     /// Popularity's half-life in days (0 = all-time).
     pub trend_half_life_days: f64,
     pub ease_lambda: f64,
+    /// How the collaborative evidence mixes the global and the layers' local models.
+    #[serde(default)]
+    pub mix: ModelMix,
+    /// RP3beta's α and β.
+    #[serde(default)]
+    pub rp3_alpha: f64,
+    #[serde(default)]
+    pub rp3_beta: f64,
     /// Validation NDCG@10 of the chosen settings, both folds' users pooled.
     pub strata_validation_ndcg: f64,
     pub ease_validation_ndcg: f64,
@@ -395,18 +458,11 @@ fn popular_scores(train: &[Vec<Event>], n_items: usize) -> Vec<f32> {
     counts
 }
 
-/// Rows of `x` (users × items) for `users`.
-fn rows_of(x: &[f32], users: &[usize], n_items: usize) -> Vec<f32> {
-    users
-        .iter()
-        .flat_map(|&u| x[u * n_items..(u + 1) * n_items].iter().copied())
-        .collect()
-}
-
-/// Scores X·B for `users` of an item–item model.
-fn item_model_scores(x: &[f32], n_items: usize, b: &ItemModel, users: &[usize]) -> ScoreRows {
-    let rows = rows_of(x, users, n_items);
-    in_pool(|| rows_times(&rows, users.len(), &b.weights, n_items, n_items))
+/// Metrics of an item–item model's lists for the counted users of `fold`.
+fn item_model_metrics(model: &ItemModel, fold: &Fold, catalogue: &Catalogue<'_>) -> Metrics {
+    tally_scored(fold, catalogue, |users| {
+        model.scores(&fold.split.train, users)
+    })
 }
 
 fn content_scores(train: &[Vec<Event>], catalogue: &Catalogue<'_>, users: &[usize]) -> ScoreRows {
@@ -427,21 +483,32 @@ fn content_scores(train: &[Vec<Event>], catalogue: &Catalogue<'_>, users: &[usiz
     in_pool(|| rows_dot_rows(&means, users.len(), catalogue.vectors, n_items, dim))
 }
 
-/// Metrics of a dense method's score rows (one per counted user of `fold`).
-fn tally_rows(scores: &[f32], fold: &Fold, catalogue: &Catalogue<'_>) -> Metrics {
+/// Metrics of a method that scores every item: `score` gives the rows (n_items each) of a
+/// chunk of the counted users of `fold`, so no more than [`SCORE_FLOATS`] are held at once.
+fn tally_scored(
+    fold: &Fold,
+    catalogue: &Catalogue<'_>,
+    score: impl Fn(&[usize]) -> ScoreRows,
+) -> Metrics {
     let n_items = catalogue.item_layer.len();
     let mut tally = Tally::new();
-    for (row, &u) in fold.users.iter().enumerate() {
-        let list = top_items(
-            &scores[row * n_items..(row + 1) * n_items],
-            &fold.train_items[u],
-        );
-        tally.add(
-            &list,
-            &fold.split.relevant[u],
-            catalogue.vectors,
-            catalogue.dim,
-        );
+    for users in fold.users.chunks((SCORE_FLOATS / n_items.max(1)).max(1)) {
+        let scores = score(users);
+        let lists: Vec<Vec<u32>> = in_pool(|| {
+            users
+                .par_iter()
+                .zip(scores.par_chunks(n_items.max(1)))
+                .map(|(&u, row)| top_items(row, &fold.train_items[u]))
+                .collect()
+        });
+        for (list, &u) in lists.iter().zip(users) {
+            tally.add(
+                list,
+                &fold.split.relevant[u],
+                catalogue.vectors,
+                catalogue.dim,
+            );
+        }
     }
     tally.metrics(n_items)
 }
@@ -547,17 +614,16 @@ struct Fold {
 
 impl Fold {
     fn new(split: Split) -> Self {
-        let users = split.counted();
-        let train_items = split
-            .train
-            .iter()
-            .map(|events| {
-                let mut items: Vec<u32> = events.iter().map(|e| e.item).collect();
-                items.sort_unstable();
-                items.dedup();
-                items
-            })
-            .collect();
+        Self::sampled(split, usize::MAX)
+    }
+
+    /// A fold counting at most `max_users` of its users, spread evenly over them (every
+    /// k-th, so the same data gives the same users).
+    fn sampled(split: Split, max_users: usize) -> Self {
+        let counted = split.counted();
+        let step = counted.len().div_ceil(max_users.max(1)).max(1);
+        let users = counted.into_iter().step_by(step).collect();
+        let train_items = split.train.iter().map(|t| distinct_items(t)).collect();
         Self {
             split,
             users,
@@ -566,8 +632,12 @@ impl Fold {
     }
 }
 
-/// Strata's model of a training split, with its EASE (or the cosine model without one).
-type FitModel<'a> = dyn Fn(&[Vec<Event>], Option<ItemModel>) -> Model + 'a;
+/// Strata's model of a training split with its item–item model.
+type FitModel<'a> = dyn Fn(&[Vec<Event>], ItemModel) -> Model + 'a;
+
+/// The global item model of a training split where EASE is not there: the dense cosine, or
+/// each item's top neighbours where that does not fit the budget.
+type GlobalModel<'a> = dyn Fn(&[Vec<Event>]) -> ItemModel + 'a;
 
 /// Popularity of a training split at each of [`TREND_HALF_LIVES`].
 type Popularities<'a> = dyn Fn(&[Vec<Event>]) -> Vec<Vec<f32>> + 'a;
@@ -578,7 +648,9 @@ struct FoldContext<'a> {
     params: &'a RecommendParams,
     catalogue: &'a Catalogue<'a>,
     fit: &'a FitModel<'a>,
+    global: &'a GlobalModel<'a>,
     popularities: &'a Popularities<'a>,
+    budget: &'a MemoryBudget,
     job: &'a JobContext<'a>,
 }
 
@@ -586,59 +658,104 @@ struct FoldContext<'a> {
 struct FoldResult {
     /// EASE's λ with the best NDCG@10 here, among those tried.
     lambda: f64,
-    /// EASE's NDCG@10 at `lambda` (`None` when no λ's factorisation succeeded).
+    /// EASE's NDCG@10 at `lambda` (`None` when no λ's factorisation succeeded, or the dense
+    /// matrices do not fit the memory budget).
     ease_ndcg: Option<f64>,
-    /// Strata's metrics for each setting of the grid.
-    strata: Vec<Metrics>,
+    /// RP3beta's (α, β) with the best NDCG@10 here, among those tried.
+    rp3: (f64, f64),
+    /// Strata's metrics for each of the mixes tried and each setting of the grid.
+    strata: Vec<Vec<Metrics>>,
 }
 
-/// Scores EASE at each of `lambdas` on `fold`, then Strata's whole setting grid with the
-/// best EASE as its collaborative evidence. Progress runs from `step` to `step + 2` of 4.
+/// Scores EASE at each of `lambdas` on `fold` (where its dense matrices fit the budget) and
+/// RP3beta at each of `rp3s`, the best EASE (or the global model standing in) mixed with the
+/// layers' local EASE models at each of `mixes`, then Strata's whole setting grid with the
+/// best mix as its collaborative evidence. Progress runs from `step` to `step + 2` of 4.
 fn validate_fold(
     fold: &Fold,
     lambdas: &[f64],
+    rp3s: &[(f64, f64)],
+    mixes: &[ModelMix],
     context: &FoldContext<'_>,
     step: u64,
 ) -> Result<FoldResult, Cancelled> {
     let catalogue = context.catalogue;
     let n_items = catalogue.item_layer.len();
     let train = &fold.split.train;
-    let x = binary_matrix(train, n_items);
-    let gram = item_gram(&x, train.len(), n_items);
     let mut lambda = lambdas.first().copied().unwrap_or(EASE_LAMBDAS[0]);
     let mut ease_ndcg: Option<f64> = None;
     let mut item_model = None;
-    for &candidate in lambdas {
-        context.job.check()?;
-        let Some(b) = ease_matrix(&gram, n_items, candidate) else {
-            continue;
-        };
-        let scores = item_model_scores(&x, n_items, &b, &fold.users);
-        let ndcg = tally_rows(&scores, fold, catalogue).ndcg;
-        if ease_ndcg.is_none_or(|best| ndcg > best) {
-            (lambda, ease_ndcg) = (candidate, Some(ndcg));
-            item_model = Some(b);
+    if context.budget.fits(dense_bytes(train.len(), n_items)) {
+        let gram = item_gram(&binary_matrix(train, n_items), train.len(), n_items);
+        for &candidate in lambdas {
+            context.job.check()?;
+            let Some(b) = ease_matrix(&gram, n_items, candidate) else {
+                continue;
+            };
+            let ndcg = item_model_metrics(&b, fold, catalogue).ndcg;
+            if ease_ndcg.is_none_or(|best| ndcg > best) {
+                (lambda, ease_ndcg) = (candidate, Some(ndcg));
+                item_model = Some(b);
+            }
         }
     }
-    drop((x, gram));
+    let incidence = Incidence::new(train, n_items);
+    let mut rp3 = (
+        rp3s.first().copied().unwrap_or((1.0, 0.0)),
+        f64::NEG_INFINITY,
+    );
+    for &(alpha, beta) in rp3s {
+        context.job.check()?;
+        let model = ItemModel::Sparse(
+            incidence.neighbours(Similarity::Rp3Beta { alpha, beta }, NEIGHBOURS),
+        );
+        let ndcg = item_model_metrics(&model, fold, catalogue).ndcg;
+        if ndcg > rp3.1 {
+            rp3 = ((alpha, beta), ndcg);
+        }
+    }
+    drop(incidence);
+    context.job.check()?;
+    let global = item_model.unwrap_or_else(|| (context.global)(train));
+    let mut model = (context.fit)(
+        train,
+        with_local_models(
+            global,
+            mixes
+                .iter()
+                .copied()
+                .find(|m| m.local != 0.0)
+                .unwrap_or_default(),
+            train,
+            lambda,
+            catalogue.item_layer,
+            catalogue.item_sublayer,
+            context.budget,
+        ),
+    );
     context.job.progress("validation", step + 1, 4);
-    let model = (context.fit)(train, item_model);
     let trends = (context.popularities)(train);
-    let strata = strata_metrics(
-        &model,
-        fold,
-        context.grid,
-        &trends,
-        context.params,
-        catalogue,
-        context.job,
-        true,
-    )?
-    .0;
+    let mut strata = Vec::with_capacity(mixes.len());
+    for &mix in mixes {
+        model.set_mix(mix);
+        let metrics = strata_metrics(
+            &model,
+            fold,
+            context.grid,
+            &trends,
+            context.params,
+            catalogue,
+            context.job,
+            true,
+        )?
+        .0;
+        strata.push(metrics);
+    }
     context.job.progress("validation", step + 2, 4);
     Ok(FoldResult {
         lambda,
         ease_ndcg,
+        rp3: rp3.0,
         strata,
     })
 }
@@ -666,13 +783,18 @@ pub fn evaluate(
     let n_items = catalogue.item_layer.len();
     // Strata's collaborative evidence is the EASE model of the same split (learnt once, for
     // both); the cosine model stands in if EASE's factorisation failed.
-    let fit = |train: &[Vec<Event>], item_model: Option<ItemModel>| {
-        let item_model = item_model.unwrap_or_else(|| {
+    let budget = &params.budget;
+    let global = |train: &[Vec<Event>]| {
+        if budget.fits(dense_bytes(train.len(), n_items)) {
             item_cosine(
                 item_gram(&binary_matrix(train, n_items), train.len(), n_items),
                 n_items,
             )
-        });
+        } else {
+            sparse_item_model(train, n_items)
+        }
+    };
+    let fit = |train: &[Vec<Event>], item_model: ItemModel| {
         Model::with_item_model(
             train,
             item_model,
@@ -689,35 +811,56 @@ pub fn evaluate(
             .collect()
     };
     let test = Fold::new(Split::last_timestamp(histories));
-    let first = Fold::new(Split::last_timestamp(&test.split.train));
-    let second = Fold::new(Split::last_timestamp(&first.split.train));
+    let grid = setting_grid();
+    let tuning_users = MAX_TUNING_USERS
+        .min((TUNING_WORK / (n_items.max(1) * grid.len() * MIXES.len()) as f64) as usize)
+        .max(100);
+    let first = Fold::sampled(Split::last_timestamp(&test.split.train), tuning_users);
+    let second = Fold::sampled(Split::last_timestamp(&first.split.train), tuning_users);
 
     // EASE's λ is chosen on the first fold; the second uses it. On each, Strata's settings
     // are scored with the fold's EASE as its collaborative evidence.
-    let grid = setting_grid();
     let fold_context = FoldContext {
         grid: &grid,
         params,
         catalogue,
         fit: &fit,
+        global: &global,
         popularities: &popularities,
+        budget,
         job,
     };
-    let on_first = validate_fold(&first, &EASE_LAMBDAS, &fold_context, 0)?;
-    let ease_lambda = on_first.lambda;
-    let on_second = validate_fold(&second, &[ease_lambda], &fold_context, 2)?;
-    let ease_first = on_first.ease_ndcg.unwrap_or(f64::NEG_INFINITY);
+    let rp3_grid: Vec<(f64, f64)> = RP3_ALPHAS
+        .iter()
+        .flat_map(|&alpha| RP3_BETAS.iter().map(move |&beta| (alpha, beta)))
+        .collect();
+    let on_first = validate_fold(&first, &EASE_LAMBDAS, &rp3_grid, &MIXES, &fold_context, 0)?;
+    let (ease_lambda, (rp3_alpha, rp3_beta)) = (on_first.lambda, on_first.rp3);
+    let on_second = validate_fold(
+        &second,
+        &[ease_lambda],
+        &[on_first.rp3],
+        &MIXES,
+        &fold_context,
+        2,
+    )?;
+    let ease_first = on_first.ease_ndcg.unwrap_or(0.0);
     let ease_second = on_second.ease_ndcg.unwrap_or(0.0);
-    let (best, strata_validation_ndcg) = grid
+    // The best mix and setting, both folds' users pooled; ties go to the earlier (the global
+    // model alone, then the grid's order).
+    let mut chosen = (MIXES[0], grid[0], f64::NEG_INFINITY);
+    for (&mix, (on_a, on_b)) in MIXES
         .iter()
         .zip(on_first.strata.iter().zip(&on_second.strata))
-        .map(|(setting, (a, b))| {
+    {
+        for (setting, (a, b)) in grid.iter().zip(on_a.iter().zip(on_b)) {
             let ndcg = pooled(&[(a.ndcg, first.users.len()), (b.ndcg, second.users.len())]);
-            (*setting, ndcg)
-        })
-        .fold((grid[0], f64::NEG_INFINITY), |best, (setting, n)| {
-            if n > best.1 { (setting, n) } else { best }
-        });
+            if ndcg > chosen.2 {
+                chosen = (mix, *setting, ndcg);
+            }
+        }
+    }
+    let (mix, best, strata_validation_ndcg) = chosen;
     let trend_half_life_days = TREND_HALF_LIVES[best.trend];
     let ease_validation_ndcg = pooled(&[
         (ease_first, first.users.len()),
@@ -727,24 +870,55 @@ pub fn evaluate(
     // Test: everything trained on the training histories, scored on the holdout.
     job.progress("test", 0, 5);
     let mut methods = BTreeMap::new();
-    let x = binary_matrix(&test.split.train, n_items);
-    // One co-occurrence matrix serves EASE and item-kNN.
-    let gram = item_gram(&x, test.split.train.len(), n_items);
-    let test_item_model = ease_matrix(&gram, n_items, ease_lambda);
-    let ease = match &test_item_model {
-        Some(b) => item_model_scores(&x, n_items, b, &test.users),
-        None => vec![0.0; test.users.len() * n_items],
+    let mut notes = Vec::new();
+    let train = &test.split.train;
+    let dense = dense_bytes(train.len(), n_items);
+    // One co-occurrence matrix serves EASE and item-kNN where the dense matrices fit.
+    let (test_item_model, knn) = if budget.fits(dense) {
+        let gram = item_gram(&binary_matrix(train, n_items), train.len(), n_items);
+        let ease = ease_matrix(&gram, n_items, ease_lambda);
+        if ease.is_none() {
+            notes.push(format!(
+                "EASE skipped: its factorisation failed at λ = {ease_lambda}"
+            ));
+        }
+        (ease, item_cosine(gram, n_items))
+    } else {
+        notes.push(format!(
+            "EASE skipped: its dense {n_items} × {n_items} matrices need {} but the memory \
+             budget is {}",
+            Bytes(dense),
+            Bytes(budget.bytes)
+        ));
+        notes.push(format!(
+            "item-kNN keeps each item's top {NEIGHBOURS} neighbours (all of them do not fit the \
+             memory budget)"
+        ));
+        (None, sparse_item_model(train, n_items))
     };
-    methods.insert(Method::Ease, tally_rows(&ease, &test, catalogue));
-    drop(ease);
+    if let Some(ease) = &test_item_model {
+        methods.insert(Method::Ease, item_model_metrics(ease, &test, catalogue));
+    }
     job.check()?;
     job.progress("test", 1, 5);
-    let model = fit(&test.split.train, test_item_model);
+    let global_model = test_item_model.unwrap_or_else(|| global(train));
+    let model = fit(
+        train,
+        with_local_models(
+            global_model,
+            mix,
+            train,
+            ease_lambda,
+            catalogue.item_layer,
+            catalogue.item_sublayer,
+            budget,
+        ),
+    );
     let (strata, multi_layer_share) = strata_metrics(
         &model,
         &test,
         &[Setting { trend: 0, ..best }],
-        &[popularity(&test.split.train, n_items, trend_half_life_days)],
+        &[popularity(train, n_items, trend_half_life_days)],
         params,
         catalogue,
         job,
@@ -756,23 +930,30 @@ pub fn evaluate(
     );
     drop(model);
     job.progress("test", 2, 5);
-    let popular = popular_scores(&test.split.train, n_items);
-    let popular_rows: Vec<f32> = test
-        .users
-        .iter()
-        .flat_map(|_| popular.iter().copied())
-        .collect();
-    methods.insert(Method::Popular, tally_rows(&popular_rows, &test, catalogue));
-    drop(popular_rows);
+    let popular = popular_scores(train, n_items);
+    let popular_metrics = tally_scored(&test, catalogue, |users| {
+        users.iter().flat_map(|_| popular.iter().copied()).collect()
+    });
+    methods.insert(Method::Popular, popular_metrics);
     job.check()?;
     job.progress("test", 3, 5);
-    let knn = item_model_scores(&x, n_items, &item_cosine(gram, n_items), &test.users);
-    methods.insert(Method::ItemKnn, tally_rows(&knn, &test, catalogue));
+    methods.insert(Method::ItemKnn, item_model_metrics(&knn, &test, catalogue));
     drop(knn);
+    let rp3 = ItemModel::Sparse(Incidence::new(train, n_items).neighbours(
+        Similarity::Rp3Beta {
+            alpha: rp3_alpha,
+            beta: rp3_beta,
+        },
+        NEIGHBOURS,
+    ));
+    methods.insert(Method::Rp3Beta, item_model_metrics(&rp3, &test, catalogue));
+    drop(rp3);
     job.check()?;
     job.progress("test", 4, 5);
-    let content = content_scores(&test.split.train, catalogue, &test.users);
-    methods.insert(Method::Content, tally_rows(&content, &test, catalogue));
+    let content = tally_scored(&test, catalogue, |users| {
+        content_scores(train, catalogue, users)
+    });
+    methods.insert(Method::Content, content);
     job.progress("test", 5, 5);
     let strata = methods.get(&Method::Strata).cloned().unwrap_or_default();
     let versus_best_baseline = methods
@@ -791,11 +972,16 @@ pub fn evaluate(
             free_share: best.free_share,
             trend_half_life_days,
             ease_lambda,
+            mix,
+            rp3_alpha,
+            rp3_beta,
             strata_validation_ndcg,
             ease_validation_ndcg,
         },
         multi_layer_share,
         versus_best_baseline,
+        notes,
+        tuning_users: [first.users.len(), second.users.len()],
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -876,7 +1062,10 @@ mod tests {
             })
             .collect();
         let x = binary_matrix(&histories, 3);
-        let b = ease_matrix(&item_gram(&x, 6, 3), 3, 1.0).unwrap().weights;
+        let Some(ItemModel::Dense(ease)) = ease_matrix(&item_gram(&x, 6, 3), 3, 1.0) else {
+            panic!("EASE is dense")
+        };
+        let b = ease.weights;
         assert!(b[1] > 0.5, "0 speaks for 1: {b:?}");
         assert!(b[2].abs() < 1e-6 && b[0] == 0.0);
     }

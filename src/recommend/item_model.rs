@@ -1,16 +1,36 @@
 //! Item–item models learnt from all users' histories: EASE (Steck 2019) for Strata's
-//! collaborative evidence and the EASE baseline, cosine for item-kNN. Dense n × n matrices:
-//! catalogues up to about 20k items (1.6 GB at 20k).
+//! collaborative evidence and the EASE baseline, cosine for item-kNN, and the sparse models of
+//! [`super::neighbours`]. The dense ones are n × n matrices (1.6 GB at 20k items): they are
+//! built only where [`crate::memory::MemoryBudget`] allows (issue 15).
 
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, Side};
+use multiversion::multiversion;
 use rayon::prelude::*;
 
-use super::data::Event;
+use super::data::{Event, distinct_items};
+use super::local_models::LocalModels;
+use super::neighbours::Neighbours;
 use crate::linalg::{in_pool, rows_dot_rows, threads};
 
-/// An item–item matrix, row-major: row i says how much having item i speaks for each item.
-pub struct ItemModel {
+/// An item–item model: row i says how much having item i speaks for each item.
+pub enum ItemModel {
+    /// Every pair, row-major.
+    Dense(DenseItemModel),
+    /// Each item's top neighbours.
+    Sparse(Neighbours),
+    /// A global model and the layers' local ones, weighted: row i is
+    /// `global_weight · global[i] + local_weight · local[i]`.
+    Layered {
+        global: Box<ItemModel>,
+        global_weight: f32,
+        local: LocalModels,
+        local_weight: f32,
+    },
+}
+
+/// An n × n item–item matrix, row-major.
+pub struct DenseItemModel {
     pub n_items: usize,
     /// n_items × n_items.
     pub weights: Vec<f32>,
@@ -20,18 +40,108 @@ pub struct ItemModel {
 }
 
 impl ItemModel {
+    pub fn n_items(&self) -> usize {
+        match self {
+            ItemModel::Dense(m) => m.n_items,
+            ItemModel::Sparse(m) => m.n_items,
+            ItemModel::Layered { local, .. } => local.n_items(),
+        }
+    }
+
+    /// weights[from][to] for each of `from`.
+    pub fn column_at(&self, to: usize, from: impl Iterator<Item = usize>) -> Vec<f32> {
+        match self {
+            ItemModel::Dense(m) => {
+                let row = m.row(to);
+                let base = m.column_factor[to];
+                from.map(|i| row[i] * m.column_factor[i] / base).collect()
+            }
+            ItemModel::Sparse(m) => from.map(|i| m.weight(i, to)).collect(),
+            ItemModel::Layered {
+                global,
+                global_weight,
+                local,
+                local_weight,
+            } => {
+                let from: Vec<usize> = from.collect();
+                global
+                    .column_at(to, from.iter().copied())
+                    .into_iter()
+                    .zip(&from)
+                    .map(|(g, &i)| global_weight * g + local_weight * local.weight(i, to))
+                    .collect()
+            }
+        }
+    }
+
+    /// Adds `w` × row for each `(row, w)` to `out` (n_items long).
+    pub fn add_rows(&self, out: &mut [f32], rows: &[(u32, f32)]) {
+        match self {
+            ItemModel::Dense(m) => add_weighted_rows(out, &m.weights, rows),
+            ItemModel::Sparse(m) => m.add_rows(out, rows),
+            ItemModel::Layered {
+                global,
+                global_weight,
+                local,
+                local_weight,
+            } => {
+                if *global_weight != 0.0 {
+                    let scaled: Vec<(u32, f32)> =
+                        rows.iter().map(|&(i, w)| (i, w * global_weight)).collect();
+                    global.add_rows(out, &scaled);
+                }
+                if *local_weight != 0.0 {
+                    local.add_rows(out, rows, *local_weight);
+                }
+            }
+        }
+    }
+
+    /// Scores of `users` (one row of n_items each): the sum of their items' rows. A history
+    /// is a few dozen of thousands of items, so adding its rows beats a dense product.
+    pub fn scores(&self, histories: &[Vec<Event>], users: &[usize]) -> Vec<f32> {
+        let n = self.n_items();
+        let mut out = vec![0f32; users.len() * n];
+        in_pool(|| {
+            out.par_chunks_mut(n.max(1))
+                .zip(users)
+                .for_each(|(row, &u)| {
+                    let items: Vec<(u32, f32)> = distinct_items(&histories[u])
+                        .into_iter()
+                        .map(|i| (i, 1.0))
+                        .collect();
+                    self.add_rows(row, &items);
+                });
+        });
+        out
+    }
+}
+
+impl DenseItemModel {
     /// Row i: what item i speaks for.
     pub fn row(&self, item: usize) -> &[f32] {
         &self.weights[item * self.n_items..(item + 1) * self.n_items]
     }
+}
 
-    /// weights[from][to] for each of `from`, read from row `to`.
-    pub fn column_at(&self, to: usize, from: impl Iterator<Item = usize>) -> Vec<f32> {
-        let row = self.row(to);
-        let base = self.column_factor[to];
-        from.map(|i| row[i] * self.column_factor[i] / base)
-            .collect()
+/// `out += Σ w · matrix[row]` over `(row, w)`: a user's collaborative evidence, the sum of
+/// their history items' rows of the item–item model. Compiled for AVX-512 and AVX2 too.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn add_weighted_rows(out: &mut [f32], matrix: &[f32], rows: &[(u32, f32)]) {
+    let n = out.len();
+    for &(row, w) in rows {
+        let row = &matrix[row as usize * n..(row as usize + 1) * n];
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += w * v;
+        }
     }
+}
+
+/// Bytes the dense path takes at its peak for `users` × `n_items`: the binary matrix and its
+/// transpose, the co-occurrence matrix, and EASE's system, inverse and weights.
+pub fn dense_bytes(users: usize, n_items: usize) -> u64 {
+    let (u, n) = (users as u64, n_items as u64);
+    4 * (2 * u * n + 4 * n * n)
 }
 
 /// Binary user × item matrix (dense, row-major) of `histories`.
@@ -58,12 +168,12 @@ pub fn item_cosine(mut gram: Vec<f32>, n_items: usize) -> ItemModel {
             };
         }
     }
-    ItemModel {
+    ItemModel::Dense(DenseItemModel {
         n_items,
         weights: gram,
         // Symmetric: a column is its row.
         column_factor: vec![1.0; n_items],
-    }
+    })
 }
 
 /// XᵀX of the binary matrix `x` (users × items): co-occurrence counts, items × items.
@@ -110,9 +220,11 @@ pub fn ease_matrix(gram: &[f32], n_items: usize, lambda: f64) -> Option<ItemMode
     });
     // B[i][j] = −P[i][j] / P[j][j] = B[j][i] · P[i][i] / P[j][j], as P is symmetric.
     let column_factor = (0..n_items).map(|j| p[(j, j)]).collect();
-    b.iter().all(|v| v.is_finite()).then_some(ItemModel {
-        n_items,
-        weights: b,
-        column_factor,
-    })
+    b.iter()
+        .all(|v| v.is_finite())
+        .then_some(ItemModel::Dense(DenseItemModel {
+            n_items,
+            weights: b,
+            column_factor,
+        }))
 }

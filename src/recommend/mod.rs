@@ -6,7 +6,9 @@
 mod data;
 mod evaluate;
 mod item_model;
+mod local_models;
 mod model;
+mod neighbours;
 mod project;
 
 pub use data::{Event, Interactions, RawInteraction, Weighting};
@@ -14,7 +16,7 @@ pub use evaluate::{
     CUTOFF, Catalogue, Comparison, Evaluation, Method, Metrics, Split, Tuned, diversity, evaluate,
 };
 pub use model::{
-    Blend, LayerStrength, Model, ProfileParams, RecommendParams, Recommendation,
+    Blend, LayerStrength, Model, ModelMix, ProfileParams, RecommendParams, Recommendation,
     UserRecommendations,
 };
 pub use project::{

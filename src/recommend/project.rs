@@ -3,8 +3,9 @@
 
 use super::data::{Interactions, RawInteraction, Weighting};
 use super::evaluate::{Catalogue, Evaluation, evaluate};
+use super::item_model::dense_bytes;
 use super::model::{
-    Blend, Model, ProfileParams, RecommendParams, Recommendation, UserRecommendations,
+    Blend, Model, ModelMix, ProfileParams, RecommendParams, Recommendation, UserRecommendations,
 };
 use crate::layers::{ProjectLayerError, project_vectors};
 use crate::pipeline::{Cancelled, JobContext, JobError, NextStep};
@@ -22,6 +23,9 @@ pub const DEFAULT_TREND_HALF_LIFE: f64 = 14.0;
 pub const LAMBDA_KEY: &str = "recommend.lambda";
 /// λ before any evaluation (the one validation chose on both shared datasets).
 pub const DEFAULT_LAMBDA: f64 = 500.0;
+
+/// Meta key of the global and local item models' mix `strata evaluate` chose (JSON).
+pub const MIX_KEY: &str = "recommend.model_mix";
 
 /// Where the latest evaluation's report is kept, for the app's Quality view.
 pub const EVALUATION_KEY: &str = "evaluation.latest";
@@ -240,9 +244,29 @@ impl ProjectRecommender {
             .unwrap_or(DEFAULT_TREND_HALF_LIFE);
         let params = project_params(store, profile, per_layer)?;
         let data = ProjectData::load(store, params.profile.weighting)?;
+        // Before any evaluation: the global model alone where dense EASE fits (as validation
+        // chose on both shared datasets), the layers' local models added where it does not
+        // (chosen on both under a budget too small for it).
+        let dense_fits = params.budget.fits(dense_bytes(
+            data.interactions.events.len(),
+            data.item_layer.len(),
+        ));
+        let mix: ModelMix = store
+            .meta(MIX_KEY)?
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or(if dense_fits {
+                ModelMix::default()
+            } else {
+                ModelMix {
+                    global: 1.0,
+                    local: 1.0,
+                }
+            });
         let model = Model::fit(
             &data.interactions.events,
             lambda,
+            mix,
+            &params.budget,
             data.vectors,
             data.dim,
             data.item_layer,
@@ -410,6 +434,10 @@ pub fn evaluate_project(
     let blend = serde_json::to_string(&evaluation.tuned.blend).unwrap_or_default();
     store.set_meta(BLEND_KEY, &blend)?;
     store.set_meta(LAMBDA_KEY, &evaluation.tuned.ease_lambda.to_string())?;
+    store.set_meta(
+        MIX_KEY,
+        &serde_json::to_string(&evaluation.tuned.mix).unwrap_or_default(),
+    )?;
     store.set_meta(FREE_KEY, &evaluation.tuned.free_share.to_string())?;
     store.set_meta(
         TREND_KEY,

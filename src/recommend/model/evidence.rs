@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::kernels::{add_weighted_rows, block_dots, layer_dots, scale_to_unit};
+use super::kernels::{block_dots, layer_dots, scale_to_unit};
 use super::{Blend, Model};
 
 /// Content evidence values [`Model::recommend_all`] holds at once (16 MB).
@@ -64,7 +64,7 @@ impl Model {
             .collect();
         let total_weight: f32 = weights.iter().map(|&(_, w)| w).sum();
         let mut collaborative_all = vec![0f32; self.n_items];
-        add_weighted_rows(&mut collaborative_all, &self.item_item.weights, weights);
+        self.item_item.add_rows(&mut collaborative_all, weights);
         let mut content = match content_row {
             Some(row) => candidates.iter().map(|&j| row[j as usize]).collect(),
             None => {

@@ -12,19 +12,6 @@ pub(super) fn scale_to_unit(values: &mut [f32]) {
     }
 }
 
-/// `out += Σ w · matrix[row]` over `(row, w)`: a user's collaborative evidence, the sum of
-/// their history items' rows of the item–item model. Compiled for AVX-512 and AVX2 too.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(super) fn add_weighted_rows(out: &mut [f32], matrix: &[f32], rows: &[(u32, f32)]) {
-    let n = out.len();
-    for &(row, w) in rows {
-        let row = &matrix[row as usize * n..(row as usize + 1) * n];
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += w * v;
-        }
-    }
-}
-
 /// Dot product with `target` of each history item in `layer` (0 for the others): the content
 /// part of a recommendation's reason, which only the layer's own history can give.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]

@@ -1,7 +1,7 @@
 //! The recommender: user profiles (layer strengths from weighted, recency-decayed histories)
 //! and per-layer candidates scored by a blend of content similarity to the user's interest in
-//! that layer, collaborative evidence (EASE's item–item model of all users' histories) and
-//! popularity; each recommendation names the history item that contributes most.
+//! that layer, collaborative evidence (EASE's item–item model of all users' histories where it
+//! fits the memory budget, each item's top cosine neighbours where it does not) and popularity; each recommendation names the history item that contributes most.
 //!
 //! One concern a file: `params` (settings and results), `profile` (weights and strengths),
 //! `evidence` (the three kinds of evidence), `ranking` (one-pass ranking and the merged list's
@@ -20,11 +20,17 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::data::Event;
-use super::item_model::{ItemModel, binary_matrix, ease_matrix, item_cosine, item_gram};
+use super::item_model::{
+    ItemModel, binary_matrix, dense_bytes, ease_matrix, item_cosine, item_gram,
+};
+use super::local_models::LocalModels;
+use super::neighbours::{Incidence, NEIGHBOURS, Similarity};
 use crate::linalg::in_pool;
+use crate::memory::MemoryBudget;
 use evidence::{CONTENT_FLOATS, USER_BLOCK};
 pub use params::{
-    Blend, LayerStrength, ProfileParams, RecommendParams, Recommendation, UserRecommendations,
+    Blend, LayerStrength, ModelMix, ProfileParams, RecommendParams, Recommendation,
+    UserRecommendations,
 };
 pub use ranking::Ranked;
 
@@ -42,7 +48,7 @@ pub struct Model {
     sublayer_counts: Vec<usize>,
     /// log(1 + users) scaled to 0..=1, each user counted by recency ([`popularity`]).
     popularity: Vec<f32>,
-    /// Item–item weights learnt from all histories (EASE).
+    /// Item–item weights learnt from all histories (EASE, or sparse cosine neighbours).
     item_item: ItemModel,
 }
 
@@ -82,24 +88,70 @@ pub fn popularity(histories: &[Vec<Event>], n_items: usize, trend_half_life_days
         .collect()
 }
 
+/// Each item's top [`NEIGHBOURS`] by cosine: the item–item model when dense EASE does not fit.
+pub fn sparse_item_model(histories: &[Vec<Event>], n_items: usize) -> ItemModel {
+    ItemModel::Sparse(Incidence::new(histories, n_items).neighbours(Similarity::Cosine, NEIGHBOURS))
+}
+
+/// `global` mixed by `mix` with an EASE per layer (with `lambda`) of `histories`; `global`
+/// alone when the mix gives the local models no weight.
+pub fn with_local_models(
+    global: ItemModel,
+    mix: ModelMix,
+    histories: &[Vec<Event>],
+    lambda: f64,
+    item_layer: &[usize],
+    item_sublayer: &[usize],
+    budget: &MemoryBudget,
+) -> ItemModel {
+    if mix.local == 0.0 {
+        return global;
+    }
+    let (groups, skipped) = LocalModels::groups(item_layer, item_sublayer, budget);
+    ItemModel::Layered {
+        global: Box::new(global),
+        global_weight: mix.global,
+        local: LocalModels::fit(histories, item_layer.len(), groups, skipped, lambda),
+        local_weight: mix.local,
+    }
+}
+
 impl Model {
-    /// Learns popularity and the item–item model (EASE with `lambda`) from `histories`
-    /// (each user's training events).
+    /// Learns popularity and the item–item model from `histories` (each user's training
+    /// events): EASE with `lambda` where its dense matrices fit `budget`, each item's top
+    /// cosine neighbours otherwise, mixed by `mix` with the layers' own EASE models.
+    #[allow(clippy::too_many_arguments)]
     pub fn fit(
         histories: &[Vec<Event>],
         lambda: f64,
+        mix: ModelMix,
+        budget: &MemoryBudget,
         vectors: Vec<f32>,
         dim: usize,
         item_layer: Vec<usize>,
         item_sublayer: Vec<usize>,
     ) -> Self {
         let n_items = item_layer.len();
-        let x = binary_matrix(histories, n_items);
-        let gram = item_gram(&x, histories.len(), n_items);
-        let item_item = match ease_matrix(&gram, n_items, lambda) {
-            Some(b) => b,
-            None => item_cosine(gram, n_items),
+        let item_item = if budget.fits(dense_bytes(histories.len(), n_items)) {
+            let x = binary_matrix(histories, n_items);
+            let gram = item_gram(&x, histories.len(), n_items);
+            drop(x);
+            match ease_matrix(&gram, n_items, lambda) {
+                Some(b) => b,
+                None => item_cosine(gram, n_items),
+            }
+        } else {
+            sparse_item_model(histories, n_items)
         };
+        let item_item = with_local_models(
+            item_item,
+            mix,
+            histories,
+            lambda,
+            &item_layer,
+            &item_sublayer,
+            budget,
+        );
         Self::with_item_model(
             histories,
             item_item,
@@ -145,6 +197,19 @@ impl Model {
     pub fn with_trend(mut self, histories: &[Vec<Event>], trend_half_life_days: f64) -> Self {
         self.popularity = popularity(histories, self.n_items, trend_half_life_days);
         self
+    }
+
+    /// Sets the weights of the global and local item models (a model without local ones keeps
+    /// its global model as it is).
+    pub(crate) fn set_mix(&mut self, mix: ModelMix) {
+        if let ItemModel::Layered {
+            global_weight,
+            local_weight,
+            ..
+        } = &mut self.item_item
+        {
+            (*global_weight, *local_weight) = (mix.global, mix.local);
+        }
     }
 
     pub fn item_layer(&self, item: u32) -> usize {
@@ -274,7 +339,16 @@ mod tests {
                 ]
             })
             .collect();
-        Model::fit(&histories, 10.0, vectors, dim, item_layer, vec![0; 12])
+        Model::fit(
+            &histories,
+            10.0,
+            ModelMix::default(),
+            &MemoryBudget { bytes: 1 << 30 },
+            vectors,
+            dim,
+            item_layer,
+            vec![0; 12],
+        )
     }
 
     #[test]
@@ -412,7 +486,10 @@ mod tests {
             for to in 0..6 {
                 let column = item_model.column_at(to, 0..6);
                 for (from, value) in column.into_iter().enumerate() {
-                    let direct = item_model.weights[from * 6 + to];
+                    let ItemModel::Dense(dense) = &item_model else {
+                        unreachable!("both models are dense")
+                    };
+                    let direct = dense.weights[from * 6 + to];
                     assert!(
                         (value - direct).abs() < 1e-5,
                         "{from}→{to}: {value} vs {direct}"

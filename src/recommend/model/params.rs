@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::memory::MemoryBudget;
 use crate::recommend::data::Weighting;
 
 /// How a history becomes a profile.
@@ -45,6 +46,26 @@ impl Default for Blend {
     }
 }
 
+/// How the collaborative evidence mixes the global item model (EASE, or each item's top
+/// neighbours) with the layers' local EASE models ([`crate::recommend`]'s `local_models`).
+/// Each user's collaborative evidence is scaled to 0..=1 after mixing, so only the ratio counts.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelMix {
+    pub global: f32,
+    pub local: f32,
+}
+
+impl Default for ModelMix {
+    /// The global model alone, as before issue 15; `strata evaluate` chooses a project's own.
+    fn default() -> Self {
+        Self {
+            global: 1.0,
+            local: 0.0,
+        }
+    }
+}
+
 /// What to recommend.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -61,6 +82,9 @@ pub struct RecommendParams {
     /// candidates of any layer, the user's other layers included; the rest are shared by
     /// strength. 0 gives plain quotas; `strata evaluate` chooses it on validation.
     pub free_share: f64,
+    /// What the item–item models may hold: dense EASE only where it fits.
+    #[serde(skip)]
+    pub budget: MemoryBudget,
 }
 
 impl Default for RecommendParams {
@@ -73,6 +97,7 @@ impl Default for RecommendParams {
             top_layers: 3,
             // Validation chose 0.6 on both shared datasets.
             free_share: 0.6,
+            budget: MemoryBudget::default(),
         }
     }
 }
