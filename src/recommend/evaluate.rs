@@ -14,10 +14,10 @@
 //! EASE (closed form, λ chosen on validation; skipped, with a note, where it does not fit),
 //! RP3beta (Paudel et al. 2017; top 100 neighbours, α and β chosen on validation) and content
 //! kNN (the user's mean vector). Tuning (Strata's blend, free share and popularity half-life,
-//! EASE's λ, RP3beta's α and β) uses two validation folds carved from training the same way,
-//! never the test holdout. The
-//! report ends with Strata's NDCG@10 minus the best baseline's and its paired standard error,
-//! so a reader can tell a difference from noise.
+//! EASE's λ, RP3beta's α and β, the mix of global and local item models) uses two validation
+//! folds carved from training the same way, never the test holdout. The report ends with
+//! Strata's NDCG@10 minus the best baseline's and its paired standard error, so a reader can
+//! tell a difference from noise.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
@@ -30,8 +30,8 @@ use super::item_model::{
     ItemModel, binary_matrix, dense_bytes, ease_matrix, item_cosine, item_gram,
 };
 use super::model::{
-    Blend, Model, ModelMix, Ranked, RecommendParams, popularity, sparse_item_model,
-    with_local_models,
+    Blend, Model, ModelMix, Ranked, RecommendParams, global_item_model, popularity,
+    sparse_item_model, with_local_models,
 };
 use super::neighbours::{Incidence, NEIGHBOURS, Similarity};
 use crate::linalg::{dot, in_pool, rows_dot_rows};
@@ -661,20 +661,40 @@ struct FoldResult {
     /// EASE's NDCG@10 at `lambda` (`None` when no λ's factorisation succeeded, or the dense
     /// matrices do not fit the memory budget).
     ease_ndcg: Option<f64>,
-    /// RP3beta's (α, β) with the best NDCG@10 here, among those tried.
-    rp3: (f64, f64),
     /// Strata's metrics for each of the mixes tried and each setting of the grid.
     strata: Vec<Vec<Metrics>>,
 }
 
-/// Scores EASE at each of `lambdas` on `fold` (where its dense matrices fit the budget) and
-/// RP3beta at each of `rp3s`, the best EASE (or the global model standing in) mixed with the
-/// layers' local EASE models at each of `mixes`, then Strata's whole setting grid with the
-/// best mix as its collaborative evidence. Progress runs from `step` to `step + 2` of 4.
+/// RP3beta's (α, β) of the grid with the best NDCG@10 on `fold`.
+fn tune_rp3(
+    fold: &Fold,
+    catalogue: &Catalogue<'_>,
+    job: &JobContext,
+) -> Result<(f64, f64), Cancelled> {
+    let incidence = Incidence::new(&fold.split.train, catalogue.item_layer.len());
+    let mut best = ((RP3_ALPHAS[0], RP3_BETAS[0]), f64::NEG_INFINITY);
+    for alpha in RP3_ALPHAS {
+        for beta in RP3_BETAS {
+            job.check()?;
+            let model = ItemModel::Sparse(
+                incidence.neighbours(Similarity::Rp3Beta { alpha, beta }, NEIGHBOURS),
+            );
+            let ndcg = item_model_metrics(&model, fold, catalogue).ndcg;
+            if ndcg > best.1 {
+                best = ((alpha, beta), ndcg);
+            }
+        }
+    }
+    Ok(best.0)
+}
+
+/// Scores EASE at each of `lambdas` on `fold` (where its dense matrices fit the budget), then
+/// mixes the best EASE (or the global model standing in) with the layers' local EASE models at
+/// each of `mixes` and scores Strata's whole setting grid with each. Progress runs from `step`
+/// to `step + 2` of 4.
 fn validate_fold(
     fold: &Fold,
     lambdas: &[f64],
-    rp3s: &[(f64, f64)],
     mixes: &[ModelMix],
     context: &FoldContext<'_>,
     step: u64,
@@ -699,22 +719,6 @@ fn validate_fold(
             }
         }
     }
-    let incidence = Incidence::new(train, n_items);
-    let mut rp3 = (
-        rp3s.first().copied().unwrap_or((1.0, 0.0)),
-        f64::NEG_INFINITY,
-    );
-    for &(alpha, beta) in rp3s {
-        context.job.check()?;
-        let model = ItemModel::Sparse(
-            incidence.neighbours(Similarity::Rp3Beta { alpha, beta }, NEIGHBOURS),
-        );
-        let ndcg = item_model_metrics(&model, fold, catalogue).ndcg;
-        if ndcg > rp3.1 {
-            rp3 = ((alpha, beta), ndcg);
-        }
-    }
-    drop(incidence);
     context.job.check()?;
     let global = item_model.unwrap_or_else(|| (context.global)(train));
     let mut model = (context.fit)(
@@ -755,7 +759,6 @@ fn validate_fold(
     Ok(FoldResult {
         lambda,
         ease_ndcg,
-        rp3: rp3.0,
         strata,
     })
 }
@@ -781,19 +784,11 @@ pub fn evaluate(
 ) -> Result<Evaluation, Cancelled> {
     let started = Instant::now();
     let n_items = catalogue.item_layer.len();
-    // Strata's collaborative evidence is the EASE model of the same split (learnt once, for
-    // both); the cosine model stands in if EASE's factorisation failed.
+    // Strata's global evidence is the EASE model of the same split (learnt once, for both);
+    // the cosine model stands in where EASE was not learnt (its factorisation failed, or its
+    // dense matrices do not fit the budget: then the top neighbours).
     let budget = &params.budget;
-    let global = |train: &[Vec<Event>]| {
-        if budget.fits(dense_bytes(train.len(), n_items)) {
-            item_cosine(
-                item_gram(&binary_matrix(train, n_items), train.len(), n_items),
-                n_items,
-            )
-        } else {
-            sparse_item_model(train, n_items)
-        }
-    };
+    let global = |train: &[Vec<Event>]| global_item_model(train, n_items, None, budget);
     let fit = |train: &[Vec<Event>], item_model: ItemModel| {
         Model::with_item_model(
             train,
@@ -818,8 +813,9 @@ pub fn evaluate(
     let first = Fold::sampled(Split::last_timestamp(&test.split.train), tuning_users);
     let second = Fold::sampled(Split::last_timestamp(&first.split.train), tuning_users);
 
-    // EASE's λ is chosen on the first fold; the second uses it. On each, Strata's settings
-    // are scored with the fold's EASE as its collaborative evidence.
+    // EASE's λ and RP3beta's α and β are chosen on the first fold; the second uses that λ. On
+    // each, Strata's settings are scored with the fold's EASE, mixed with the layers' local
+    // models at each of the mixes, as its collaborative evidence.
     let fold_context = FoldContext {
         grid: &grid,
         params,
@@ -830,20 +826,10 @@ pub fn evaluate(
         budget,
         job,
     };
-    let rp3_grid: Vec<(f64, f64)> = RP3_ALPHAS
-        .iter()
-        .flat_map(|&alpha| RP3_BETAS.iter().map(move |&beta| (alpha, beta)))
-        .collect();
-    let on_first = validate_fold(&first, &EASE_LAMBDAS, &rp3_grid, &MIXES, &fold_context, 0)?;
-    let (ease_lambda, (rp3_alpha, rp3_beta)) = (on_first.lambda, on_first.rp3);
-    let on_second = validate_fold(
-        &second,
-        &[ease_lambda],
-        &[on_first.rp3],
-        &MIXES,
-        &fold_context,
-        2,
-    )?;
+    let (rp3_alpha, rp3_beta) = tune_rp3(&first, catalogue, job)?;
+    let on_first = validate_fold(&first, &EASE_LAMBDAS, &MIXES, &fold_context, 0)?;
+    let ease_lambda = on_first.lambda;
+    let on_second = validate_fold(&second, &[ease_lambda], &MIXES, &fold_context, 2)?;
     let ease_first = on_first.ease_ndcg.unwrap_or(0.0);
     let ease_second = on_second.ease_ndcg.unwrap_or(0.0);
     // The best mix and setting, both folds' users pooled; ties go to the earlier (the global

@@ -98,7 +98,8 @@ impl ItemModel {
     }
 
     /// Scores of `users` (one row of n_items each): the sum of their items' rows. A history
-    /// is a few dozen of thousands of items, so adding its rows beats a dense product.
+    /// holds a few dozen of the catalogue's thousands of items, so adding its rows beats a
+    /// dense product.
     pub fn scores(&self, histories: &[Vec<Event>], users: &[usize]) -> Vec<f32> {
         let n = self.n_items();
         let mut out = vec![0f32; users.len() * n];

@@ -1,7 +1,9 @@
 //! The recommender: user profiles (layer strengths from weighted, recency-decayed histories)
 //! and per-layer candidates scored by a blend of content similarity to the user's interest in
 //! that layer, collaborative evidence (EASE's item–item model of all users' histories where it
-//! fits the memory budget, each item's top cosine neighbours where it does not) and popularity; each recommendation names the history item that contributes most.
+//! fits the memory budget, each item's top cosine neighbours where it does not, mixed with the
+//! layers' own EASE models) and popularity; each recommendation names the history item that
+//! contributes most.
 //!
 //! One concern a file: `params` (settings and results), `profile` (weights and strengths),
 //! `evidence` (the three kinds of evidence), `ranking` (one-pass ranking and the merged list's
@@ -93,6 +95,25 @@ pub fn sparse_item_model(histories: &[Vec<Event>], n_items: usize) -> ItemModel 
     ItemModel::Sparse(Incidence::new(histories, n_items).neighbours(Similarity::Cosine, NEIGHBOURS))
 }
 
+/// The global item model of `histories` where the dense matrices fit `budget`: EASE with
+/// `lambda` (the dense cosine without one, or where EASE's factorisation fails); each item's
+/// top cosine neighbours where they do not fit.
+pub fn global_item_model(
+    histories: &[Vec<Event>],
+    n_items: usize,
+    lambda: Option<f64>,
+    budget: &MemoryBudget,
+) -> ItemModel {
+    if !budget.fits(dense_bytes(histories.len(), n_items)) {
+        return sparse_item_model(histories, n_items);
+    }
+    let gram = item_gram(&binary_matrix(histories, n_items), histories.len(), n_items);
+    match lambda.and_then(|lambda| ease_matrix(&gram, n_items, lambda)) {
+        Some(ease) => ease,
+        None => item_cosine(gram, n_items),
+    }
+}
+
 /// `global` mixed by `mix` with an EASE per layer (with `lambda`) of `histories`; `global`
 /// alone when the mix gives the local models no weight.
 pub fn with_local_models(
@@ -132,19 +153,8 @@ impl Model {
         item_sublayer: Vec<usize>,
     ) -> Self {
         let n_items = item_layer.len();
-        let item_item = if budget.fits(dense_bytes(histories.len(), n_items)) {
-            let x = binary_matrix(histories, n_items);
-            let gram = item_gram(&x, histories.len(), n_items);
-            drop(x);
-            match ease_matrix(&gram, n_items, lambda) {
-                Some(b) => b,
-                None => item_cosine(gram, n_items),
-            }
-        } else {
-            sparse_item_model(histories, n_items)
-        };
         let item_item = with_local_models(
-            item_item,
+            global_item_model(histories, n_items, Some(lambda), budget),
             mix,
             histories,
             lambda,
