@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     restore_sigpipe();
     configure_process();
     let args = cli::Cli::parse();
+    strata::memory::MemoryBudget::choose(args.memory_budget);
     let result = match args.command {
         None => strata::gui::run(
             args.project,

@@ -3,10 +3,15 @@
 //! fit instead of an out-of-memory kill (issue 15).
 //!
 //! The default is a quarter of physical memory, leaving the rest to the system, the app's
-//! window and the user's other programs. `STRATA_MEMORY_BUDGET` (e.g. `6GiB`, `512MB`, or
-//! bytes) sets it for a run.
+//! window and the user's other programs. The command line's `--memory-budget` and the app's
+//! setting choose it for the process ([`MemoryBudget::choose`]); `STRATA_MEMORY_BUDGET` (e.g.
+//! `6GiB`, `512MB`, or bytes) sets it for a run where neither does.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The budget chosen for this process, in bytes (0: none chosen).
+static CHOSEN: AtomicU64 = AtomicU64::new(0);
 
 /// Environment variable that sets the budget for a run.
 pub const BUDGET_VAR: &str = "STRATA_MEMORY_BUDGET";
@@ -19,7 +24,7 @@ pub struct MemoryBudget {
 
 /// A piece of work that does not fit the budget.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} needs {} but the memory budget is {} (set {BUDGET_VAR} to change it)", Bytes(*.needed), Bytes(*.budget))]
+#[error("{what} needs {} but the memory budget is {}", Bytes(*.needed), Bytes(*.budget))]
 pub struct OverBudget {
     pub what: String,
     pub needed: u64,
@@ -42,6 +47,20 @@ impl MemoryBudget {
         });
         Self {
             bytes: if total > 0 { total / 4 } else { 1 << 30 },
+        }
+    }
+
+    /// Chooses the budget for this process (`None`: back to the environment's or the default
+    /// quarter). Work started afterwards uses it.
+    pub fn choose(budget: Option<MemoryBudget>) {
+        CHOSEN.store(budget.map_or(0, |b| b.bytes.max(1)), Ordering::Relaxed);
+    }
+
+    /// The budget chosen for this process, if any.
+    pub fn chosen() -> Option<MemoryBudget> {
+        match CHOSEN.load(Ordering::Relaxed) {
+            0 => None,
+            bytes => Some(Self { bytes }),
         }
     }
 
@@ -75,10 +94,12 @@ impl MemoryBudget {
 }
 
 impl Default for MemoryBudget {
-    /// The environment's budget, or a quarter of physical memory when it names none (or
-    /// names it badly: the CLI and the app report that through [`MemoryBudget::from_env`]).
+    /// The budget chosen for the process, else the environment's, else a quarter of physical
+    /// memory (also where the environment names it badly: the CLI and the app report that
+    /// through [`MemoryBudget::from_env`]).
     fn default() -> Self {
-        Self::from_env().unwrap_or_else(|_| Self::quarter_of_physical())
+        Self::chosen()
+            .unwrap_or_else(|| Self::from_env().unwrap_or_else(|_| Self::quarter_of_physical()))
     }
 }
 
@@ -156,8 +177,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             refused.to_string(),
-            "dense EASE over 30000 items needs 14.4 GB but the memory budget is 2.0 GB \
-             (set STRATA_MEMORY_BUDGET to change it)"
+            "dense EASE over 30000 items needs 14.4 GB but the memory budget is 2.0 GB"
         );
     }
 }

@@ -161,7 +161,9 @@ fn recommend_export_and_evaluate_on_online_retail() {
     .unwrap();
     assert!(json["users"].as_u64().unwrap() > 1000, "{json}");
     let methods = &json["methods"];
-    for method in ["strata", "popular", "itemknn", "ease", "rp3beta", "content"] {
+    for method in [
+        "strata", "popular", "itemknn", "ease", "rp3beta", "ials", "content",
+    ] {
         for metric in ["hr@10", "ndcg@10", "recall@10", "coverage", "diversity"] {
             let v = methods[method][metric].as_f64().unwrap();
             assert!((0.0..=1.0).contains(&v), "{method} {metric} = {v}");
@@ -172,6 +174,7 @@ fn recommend_export_and_evaluate_on_online_retail() {
     assert!(
         ndcg("ease") > ndcg("popular")
             && ndcg("rp3beta") > ndcg("popular")
+            && ndcg("ials") > ndcg("popular")
             && ndcg("strata") > ndcg("popular"),
         "{methods}"
     );
@@ -219,14 +222,32 @@ fn recommend_export_and_evaluate_on_online_retail() {
         "{methods}"
     );
     eprintln!("strata NDCG@10: {full_strata:.4} with dense EASE, {sparse_strata:.4} sparse");
-    let table = stdout(&small(&[
-        "recommend",
-        "--project",
-        &project,
-        "--user",
-        &user,
-    ]));
+    // The same budget from the command line's flag.
+    let table = stdout(
+        &Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([
+                "recommend",
+                "--project",
+                &project,
+                "--user",
+                &user,
+                "--memory-budget",
+                "50MB",
+            ])
+            .output()
+            .unwrap(),
+    );
     assert!(table.contains("because of"), "{table}");
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["info", "--project", &project, "--memory-budget", "lots"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"lots\" is not a size"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A budget that is not a size is refused before any work.
     let out = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(["recommend", "--project", &project, "--user", &user])

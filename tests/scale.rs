@@ -55,7 +55,7 @@ fn evaluation_of_a_20k_item_shop_without_dense_matrices_issue_15() {
         "{notes}"
     );
     let ndcg = |m: &str| methods[m]["ndcg@10"].as_f64().unwrap();
-    for method in ["strata", "rp3beta", "itemknn", "popular", "content"] {
+    for method in ["strata", "rp3beta", "ials", "itemknn", "popular", "content"] {
         assert!((0.0..=1.0).contains(&ndcg(method)), "{method}: {methods}");
     }
     assert!(

@@ -28,6 +28,18 @@ pub struct Cli {
     /// Open the desktop app on the demo shop, built afresh (as its "Open demo" button does).
     #[arg(long, conflicts_with = "project")]
     pub demo: bool,
+
+    /// Memory the item models and the evaluation may hold at once, e.g. 6GiB or 512MB
+    /// (default: $STRATA_MEMORY_BUDGET, else a quarter of physical memory). Dense models that
+    /// do not fit give way to sparse ones.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_budget)]
+    pub memory_budget: Option<strata::memory::MemoryBudget>,
+}
+
+fn parse_budget(s: &str) -> Result<strata::memory::MemoryBudget, String> {
+    strata::memory::parse_size(s)
+        .map(|bytes| strata::memory::MemoryBudget { bytes })
+        .ok_or_else(|| format!("{s:?} is not a size (write it like 6GiB, 512MB or 1000000000)"))
 }
 
 /// The desktop app's views, as `--view` names them.

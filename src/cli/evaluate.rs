@@ -41,7 +41,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         "EASE not run (see the note)".to_owned()
     };
     println!(
-        "tuned on two validation folds ({} + {} users): blend content {} collaborative {} popularity {}, free share {}, popularity half-life {} days (NDCG@10 {:.4}); {ease}; item models: global {} + layers' local {}; RP3beta alpha {} beta {}",
+        "tuned on two validation folds ({} + {} users): blend content {} collaborative {} popularity {}, free share {}, popularity half-life {} days (NDCG@10 {:.4}); {ease}; item models: global {} + layers' local {}; RP3beta alpha {} beta {}; iALS {} factors, regularisation {}, unobserved weight {:.2e}",
         evaluation.tuning_users[0],
         evaluation.tuning_users[1],
         tuned.blend.content,
@@ -53,7 +53,10 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         tuned.mix.global,
         tuned.mix.local,
         tuned.rp3_alpha,
-        tuned.rp3_beta
+        tuned.rp3_beta,
+        tuned.ials_factors,
+        tuned.ials_regularization,
+        tuned.ials_unobserved
     );
     for note in &evaluation.notes {
         println!("note: {note}");

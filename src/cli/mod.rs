@@ -18,8 +18,11 @@ pub use args::*;
 
 /// Runs `command` and prints its result.
 pub fn run(command: Command) -> anyhow::Result<()> {
-    // A budget the environment names badly is refused before any work, not quietly replaced.
-    strata::memory::MemoryBudget::from_env()?;
+    // A budget the environment names badly is refused before any work, not quietly replaced
+    // (unless --memory-budget chose one).
+    if strata::memory::MemoryBudget::chosen().is_none() {
+        strata::memory::MemoryBudget::from_env()?;
+    }
     match command {
         Command::Import(args) => import::run(args),
         Command::Info(args) => info::run(args),

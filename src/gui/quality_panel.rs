@@ -250,17 +250,23 @@ fn evaluation_ui(ui: &mut egui::Ui, stored: Option<&StoredEvaluation>, run_id: i
     ));
     let tuned = &evaluation.tuned;
     ui.weak(format!(
-        "Chosen on validation: content {}, collaborative {}, popularity {} (half-life {} days), free share {}; EASE λ {}; item models: global {} + layers' local {}; RP3beta α {}, β {}.",
+        "Chosen on validation: content {}, collaborative {}, popularity {} (half-life {} days), free share {}; item models: global {} + layers' local {}.",
         tuned.blend.content,
         tuned.blend.collaborative,
         tuned.blend.popularity,
         tuned.trend_half_life_days,
         tuned.free_share,
-        tuned.ease_lambda,
         tuned.mix.global,
         tuned.mix.local,
+    ));
+    ui.weak(format!(
+        "Baselines' settings: EASE λ {}; RP3beta α {}, β {}; iALS {} factors, λ {}, unobserved weight {:.2e}.",
+        tuned.ease_lambda,
         tuned.rp3_alpha,
-        tuned.rp3_beta
+        tuned.rp3_beta,
+        tuned.ials_factors,
+        tuned.ials_regularization,
+        tuned.ials_unobserved
     ));
     for note in &evaluation.notes {
         ui.weak(note);

@@ -12,9 +12,11 @@
 //! Baselines on the same split: most popular, item-kNN (cosine over the binary user × item
 //! matrix, all neighbours; the top 100 where the dense matrix does not fit the memory budget),
 //! EASE (closed form, λ chosen on validation; skipped, with a note, where it does not fit),
-//! RP3beta (Paudel et al. 2017; top 100 neighbours, α and β chosen on validation) and content
-//! kNN (the user's mean vector). Tuning (Strata's blend, free share and popularity half-life,
-//! EASE's λ, RP3beta's α and β, the mix of global and local item models) uses two validation
+//! RP3beta (Paudel et al. 2017; top 100 neighbours, α and β chosen on validation), iALS (Rendle
+//! et al. 2022's form; dimension, regularisation and unobserved weight chosen on validation
+//! within a work budget) and content kNN (the user's mean vector). Tuning (Strata's blend, free
+//! share and popularity half-life, EASE's λ, RP3beta's α and β, iALS's setting, the mix of
+//! global and local item models) uses two validation
 //! folds carved from training the same way, never the test holdout. The report ends with
 //! Strata's NDCG@10 minus the best baseline's and its paired standard error, so a reader can
 //! tell a difference from noise.
@@ -26,6 +28,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{Event, distinct_items};
+use super::ials::{Ials, IalsParams};
 use super::item_model::{
     ItemModel, binary_matrix, dense_bytes, ease_matrix, item_cosine, item_gram,
 };
@@ -49,6 +52,27 @@ const RP3_ALPHAS: [f64; 4] = [0.25, 0.5, 0.75, 1.0];
 
 /// RP3beta's β (popularity's penalty) tried on validation.
 const RP3_BETAS: [f64; 4] = [0.0, 0.25, 0.5, 0.75];
+
+/// iALS's regularisation λ tried on validation (scaled per row by its weight, so it compares
+/// across datasets).
+const IALS_REGULARIZATIONS: [f64; 3] = [0.01, 0.001, 0.1];
+
+/// iALS's weight of unobserved pairs tried on validation, as multiples of the history's
+/// density (distinct pairs per user over items): at 1 the unobserved pairs of an average row
+/// weigh as much as its observed ones. (A first grid of 0.1, 1 and 10 chose 10, its edge, on
+/// both shared datasets.)
+const IALS_UNOBSERVED: [f64; 3] = [10.0, 3.0, 30.0];
+
+/// iALS's dimensions tried on validation, at the best λ and α₀ of the first (64).
+const IALS_FACTORS: [usize; 3] = [64, 32, 128];
+
+/// iALS's alternations: its validation NDCG@10 no longer moves after about 10 on the shared
+/// datasets.
+const IALS_EPOCHS: usize = 10;
+
+/// Floating-point operations iALS's tuning may spend; settings beyond it are left out (first
+/// λ and α₀ at the centre of their grids, then the others, then the dimensions), with a note.
+const IALS_TUNING_WORK: f64 = 1e12;
 
 /// Mixes of the global and the layers' local item models tried on validation, each with
 /// Strata's whole setting grid: the global alone (as before issue 15) and local models added
@@ -330,6 +354,7 @@ pub struct Catalogue<'a> {
 pub enum Method {
     Content,
     Ease,
+    Ials,
     #[serde(rename = "itemknn")]
     ItemKnn,
     /// The default only fills an empty [`Comparison`].
@@ -342,9 +367,10 @@ pub enum Method {
 
 impl Method {
     /// Every method, in the report's order.
-    pub const ALL: [Method; 6] = [
+    pub const ALL: [Method; 7] = [
         Method::Content,
         Method::Ease,
+        Method::Ials,
         Method::ItemKnn,
         Method::Popular,
         Method::Rp3Beta,
@@ -356,6 +382,7 @@ impl Method {
         match self {
             Method::Content => "content",
             Method::Ease => "ease",
+            Method::Ials => "ials",
             Method::ItemKnn => "itemknn",
             Method::Popular => "popular",
             Method::Rp3Beta => "rp3beta",
@@ -440,6 +467,13 @@ pub struct Tuned {
     pub rp3_alpha: f64,
     #[serde(default)]
     pub rp3_beta: f64,
+    /// iALS's dimension, regularisation and weight of unobserved pairs.
+    #[serde(default)]
+    pub ials_factors: usize,
+    #[serde(default)]
+    pub ials_regularization: f64,
+    #[serde(default)]
+    pub ials_unobserved: f64,
     /// Validation NDCG@10 of the chosen settings, both folds' users pooled.
     pub strata_validation_ndcg: f64,
     pub ease_validation_ndcg: f64,
@@ -561,7 +595,7 @@ fn strata_metrics(
                         free_share: setting.free_share,
                         ..params.clone()
                     };
-                    let merged = model.merged(&ranked.2, &layers, &setting);
+                    let merged = model.merged(&evidence.candidates, &ranked.2, &layers, &setting);
                     let list: Vec<u32> = merged
                         .iter()
                         .map(|&(c, _)| evidence.candidates[c])
@@ -686,6 +720,70 @@ fn tune_rp3(
         }
     }
     Ok(best.0)
+}
+
+/// What iALS's tuning chose, and how much of its grid the work budget allowed.
+struct IalsChoice {
+    params: IalsParams,
+    tried: usize,
+    grid: usize,
+}
+
+/// iALS's setting with the best NDCG@10 on `fold`: λ and α₀ on their grids at 64 factors,
+/// then the other dimensions at the best of those, as far as [`IALS_TUNING_WORK`] allows.
+fn tune_ials(
+    fold: &Fold,
+    catalogue: &Catalogue<'_>,
+    job: &JobContext,
+) -> Result<IalsChoice, Cancelled> {
+    let n_items = catalogue.item_layer.len();
+    let train = &fold.split.train;
+    let interactions: usize = fold.train_items.iter().map(Vec::len).sum();
+    let density = interactions as f64 / (train.len().max(1) * n_items.max(1)) as f64;
+    let setting = |factors, regularization, unobserved: f64| IalsParams {
+        factors,
+        regularization,
+        unobserved: unobserved * density,
+        epochs: IALS_EPOCHS,
+    };
+    let grid = IALS_REGULARIZATIONS.len() * IALS_UNOBSERVED.len() + IALS_FACTORS.len() - 1;
+    let mut spent = 0.0;
+    let mut tried = 0;
+    let mut best: Option<(IalsParams, f64)> = None;
+    let mut score = |params: IalsParams, best: &mut Option<(IalsParams, f64)>| {
+        let work = params.work(interactions, train.len(), n_items);
+        // The first setting always runs: a baseline is never left untuned for lack of time.
+        if tried > 0 && spent + work > IALS_TUNING_WORK {
+            return Ok(());
+        }
+        spent += work;
+        tried += 1;
+        job.progress("iALS tuning", tried as u64, grid as u64);
+        let model = Ials::fit(train, n_items, &params, job)?;
+        let ndcg = tally_scored(fold, catalogue, |users| model.scores(users)).ndcg;
+        if best.is_none_or(|(_, b)| ndcg > b) {
+            *best = Some((params, ndcg));
+        }
+        Ok(())
+    };
+    for regularization in IALS_REGULARIZATIONS {
+        for unobserved in IALS_UNOBSERVED {
+            score(
+                setting(IALS_FACTORS[0], regularization, unobserved),
+                &mut best,
+            )?;
+        }
+    }
+    let centre = setting(IALS_FACTORS[0], IALS_REGULARIZATIONS[0], IALS_UNOBSERVED[0]);
+    let at = best.map_or(centre, |(params, _)| params);
+    for &factors in &IALS_FACTORS[1..] {
+        score(IalsParams { factors, ..at }, &mut best)?;
+    }
+    Ok(IalsChoice {
+        params: best.map_or(centre, |(params, _)| params),
+        tried,
+        grid,
+    })
 }
 
 /// Scores EASE at each of `lambdas` on `fold` (where its dense matrices fit the budget), then
@@ -827,6 +925,7 @@ pub fn evaluate(
         job,
     };
     let (rp3_alpha, rp3_beta) = tune_rp3(&first, catalogue, job)?;
+    let ials = tune_ials(&first, catalogue, job)?;
     let on_first = validate_fold(&first, &EASE_LAMBDAS, &MIXES, &fold_context, 0)?;
     let ease_lambda = on_first.lambda;
     let on_second = validate_fold(&second, &[ease_lambda], &MIXES, &fold_context, 2)?;
@@ -935,6 +1034,17 @@ pub fn evaluate(
     methods.insert(Method::Rp3Beta, item_model_metrics(&rp3, &test, catalogue));
     drop(rp3);
     job.check()?;
+    if ials.tried < ials.grid {
+        notes.push(format!(
+            "iALS tuned on {} of its {} settings (the others exceed its tuning work budget at \
+             this catalogue's size)",
+            ials.tried, ials.grid
+        ));
+    }
+    let factors = Ials::fit(train, n_items, &ials.params, job)?;
+    let ials_metrics = tally_scored(&test, catalogue, |users| factors.scores(users));
+    methods.insert(Method::Ials, ials_metrics);
+    drop(factors);
     job.progress("test", 4, 5);
     let content = tally_scored(&test, catalogue, |users| {
         content_scores(train, catalogue, users)
@@ -961,6 +1071,9 @@ pub fn evaluate(
             mix,
             rp3_alpha,
             rp3_beta,
+            ials_factors: ials.params.factors,
+            ials_regularization: ials.params.regularization,
+            ials_unobserved: ials.params.unobserved,
             strata_validation_ndcg,
             ease_validation_ndcg,
         },

@@ -5,6 +5,7 @@
 
 mod data;
 mod evaluate;
+mod ials;
 mod item_model;
 mod local_models;
 mod model;

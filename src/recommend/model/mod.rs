@@ -29,7 +29,7 @@ use super::local_models::LocalModels;
 use super::neighbours::{Incidence, NEIGHBOURS, Similarity};
 use crate::linalg::in_pool;
 use crate::memory::MemoryBudget;
-use evidence::{CONTENT_FLOATS, USER_BLOCK};
+use evidence::{CONTENT_FLOATS, Evidence, USER_BLOCK};
 pub use params::{
     Blend, LayerStrength, ModelMix, ProfileParams, RecommendParams, Recommendation,
     UserRecommendations,
@@ -48,8 +48,12 @@ pub struct Model {
     item_sublayer: Vec<usize>,
     n_layers: usize,
     sublayer_counts: Vec<usize>,
+    /// Each layer's items, in item order.
+    layer_items: Vec<Vec<u32>>,
     /// log(1 + users) scaled to 0..=1, each user counted by recency ([`popularity`]).
     popularity: Vec<f32>,
+    /// Items by popularity, most popular first (ties by item).
+    by_popularity: Vec<u32>,
     /// Item–item weights learnt from all histories (EASE, or sparse cosine neighbours).
     item_item: ItemModel,
 }
@@ -88,6 +92,17 @@ pub fn popularity(histories: &[Vec<Event>], n_items: usize, trend_half_life_days
             }
         })
         .collect()
+}
+
+/// Items by `popularity`, most popular first, ties by item.
+fn by_popularity(popularity: &[f32]) -> Vec<u32> {
+    let mut items: Vec<u32> = (0..popularity.len() as u32).collect();
+    items.sort_by(|&a, &b| {
+        popularity[b as usize]
+            .total_cmp(&popularity[a as usize])
+            .then(a.cmp(&b))
+    });
+    items
 }
 
 /// Each item's top [`NEIGHBOURS`] by cosine: the item–item model when dense EASE does not fit.
@@ -188,6 +203,10 @@ impl Model {
         for (&l, &s) in item_layer.iter().zip(&item_sublayer) {
             sublayer_counts[l] = sublayer_counts[l].max(s + 1);
         }
+        let mut layer_items = vec![Vec::new(); n_layers];
+        for (item, &l) in item_layer.iter().enumerate() {
+            layer_items[l].push(item as u32);
+        }
         let popularity = popularity(histories, n_items, 0.0);
         Self {
             n_items,
@@ -197,6 +216,8 @@ impl Model {
             item_sublayer,
             n_layers,
             sublayer_counts,
+            layer_items,
+            by_popularity: by_popularity(&popularity),
             popularity,
             item_item,
         }
@@ -206,6 +227,7 @@ impl Model {
     #[must_use]
     pub fn with_trend(mut self, histories: &[Vec<Event>], trend_half_life_days: f64) -> Self {
         self.popularity = popularity(histories, self.n_items, trend_half_life_days);
+        self.by_popularity = by_popularity(&self.popularity);
         self
     }
 
@@ -233,17 +255,30 @@ impl Model {
     /// Per-layer lists and the merged list for one user's history.
     pub fn recommend(&self, events: &[Event], params: &RecommendParams) -> UserRecommendations {
         let weights = self.weights(events, &params.profile);
-        self.recommend_weighted(&weights, params, None)
+        let content = self.user_content(&weights);
+        let content: Vec<Option<&[f32]>> = content.iter().map(Option::as_deref).collect();
+        self.recommend_weighted(&weights, params, &content)
     }
 
     fn recommend_weighted(
         &self,
         weights: &[(u32, f32)],
         params: &RecommendParams,
-        content_row: Option<&[f32]>,
+        content: &[Option<&[f32]>],
+    ) -> UserRecommendations {
+        let depth = params.per_layer.max(params.list_len);
+        let evidence = self.list_evidence(weights, content, &params.blend, depth);
+        self.lists(weights, params, &evidence)
+    }
+
+    /// A user's lists from the evidence of their candidates.
+    fn lists(
+        &self,
+        weights: &[(u32, f32)],
+        params: &RecommendParams,
+        evidence: &Evidence,
     ) -> UserRecommendations {
         let layers = self.strengths(weights);
-        let evidence = self.evidence_from(weights, content_row);
         let scores = evidence.scores(&params.blend);
         let ranked = self.ranked(
             &evidence.candidates,
@@ -271,7 +306,7 @@ impl Model {
             })
             .collect();
         let merged = self
-            .merged(&ranked, &layers, params)
+            .merged(&evidence.candidates, &ranked, &layers, params)
             .iter()
             .map(to_recommendation)
             .collect();
@@ -293,16 +328,25 @@ impl Model {
                 .par_iter()
                 .map(|events| self.weights(events, &params.profile))
                 .collect();
-            // Users in groups whose content rows fill about 16 MB, not one matrix of all.
-            let group = (CONTENT_FLOATS / self.n_items.max(1)).max(USER_BLOCK);
+            // Users in groups whose content rows (their layers' items) fill about 16 MB, not
+            // one matrix of all.
             let mut all = Vec::with_capacity(histories.len());
-            for weights in weights.chunks(group) {
+            let mut start = 0;
+            while start < weights.len() {
+                let mut end = start;
+                let mut floats = 0;
+                while end < weights.len() && (end - start < USER_BLOCK || floats < CONTENT_FLOATS) {
+                    floats += self.content_len(&weights[end]);
+                    end += 1;
+                }
+                let weights = &weights[start..end];
+                start = end;
                 let content = self.batch_content(weights);
                 all.par_extend(
                     weights
                         .par_iter()
-                        .zip(content.par_chunks(self.n_items.max(1)))
-                        .map(|(w, row)| self.recommend_weighted(w, params, Some(row))),
+                        .enumerate()
+                        .map(|(u, w)| self.recommend_weighted(w, params, &content.user(u, self))),
                 );
             }
             all
@@ -426,16 +470,125 @@ mod tests {
         assert_eq!(per_layer(&recs.merged, 2), 2, "{:?}", recs.merged);
     }
 
+    /// 90 items in 6 layers of 15 (vectors near one of 6 axes), the sparse global model and
+    /// the local ones (the budget is too small for dense EASE), 40 users in one layer, a few in
+    /// two.
+    fn sparse_model() -> (Model, Vec<Vec<Event>>) {
+        let (n, dim, layers) = (90usize, 6usize, 6usize);
+        let mut vectors = Vec::new();
+        let mut item_layer = Vec::new();
+        for item in 0..n {
+            let layer = item % layers;
+            let mut v: Vec<f32> = (0..dim)
+                .map(|d| ((item * 7 + d * 3) % 11) as f32 / 40.0)
+                .collect();
+            v[layer] = 1.0;
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            vectors.extend(v.iter().map(|x| x / norm));
+            item_layer.push(layer);
+        }
+        let item_sublayer: Vec<usize> = (0..n).map(|i| (i / layers) % 2).collect();
+        let histories: Vec<Vec<Event>> = (0..40u32)
+            .map(|u| {
+                let own = u % 6;
+                let other = (u * 5 + 1) % 6;
+                let mut events: Vec<Event> = (0..4)
+                    .map(|k| e(own + 6 * ((u + 3 * k) % 15), i64::from(k)))
+                    .collect();
+                // Few cross-layer purchases, so the item models leave most layers unreached
+                // and the popular head of those has to be offered.
+                if u % 9 == 0 {
+                    events.push(e(other + 6 * (u % 15), 9));
+                }
+                events
+            })
+            .collect();
+        let model = Model::fit(
+            &histories,
+            10.0,
+            ModelMix {
+                global: 1.0,
+                local: 0.5,
+            },
+            &MemoryBudget { bytes: 4096 },
+            vectors,
+            dim,
+            item_layer,
+            item_sublayer,
+        );
+        assert!(matches!(model.item_item, ItemModel::Layered { .. }));
+        (model, histories)
+    }
+
+    /// Issue 15: a user's lists score only the candidates that can reach them (their layers'
+    /// items, what the item model reaches, the popular head), and are the lists every
+    /// candidate's evidence gives, whatever the blend (popularity weighted, unweighted or
+    /// negative), alone and in a batch.
+    #[test]
+    fn lists_from_the_reachable_candidates_equal_lists_from_every_candidate() {
+        let (model, histories) = sparse_model();
+        for blend in [
+            Blend::default(),
+            Blend {
+                content: 0.25,
+                collaborative: 1.0,
+                popularity: 0.0,
+            },
+            Blend {
+                content: 0.0,
+                collaborative: 0.5,
+                popularity: 1.0,
+            },
+            Blend {
+                content: 1.0,
+                collaborative: 0.0,
+                popularity: -0.5,
+            },
+            // Popularity alone: the merged list's free places go to the popular head of the
+            // layers the history does not touch.
+            Blend {
+                content: 0.0,
+                collaborative: 0.0,
+                popularity: 1.0,
+            },
+            Blend {
+                content: 0.0,
+                collaborative: 0.0,
+                popularity: -1.0,
+            },
+        ] {
+            let params = RecommendParams {
+                blend,
+                per_layer: 4,
+                list_len: 8,
+                ..RecommendParams::default()
+            };
+            let batch = model.recommend_all(&histories, &params);
+            for (events, from_batch) in histories.iter().zip(&batch) {
+                let weights = model.weights(events, &params.profile);
+                let every = model.lists(&weights, &params, &model.evidence(&weights));
+                let alone = model.recommend(events, &params);
+                assert_eq!(alone, every, "{blend:?} {events:?}");
+                assert_eq!(from_batch, &alone, "{blend:?} {events:?}");
+                assert_eq!(every.merged.len(), 8);
+            }
+        }
+    }
+
     #[test]
     fn ranked_keeps_what_a_full_sort_keeps_ties_to_the_lower_item() {
         let model = model();
-        // Every other item a candidate; many equal scores.
-        let candidates: Vec<u32> = (0..12).filter(|i| i % 3 != 1).collect();
-        let scores: Vec<f32> = candidates
-            .iter()
-            .map(|&i| f32::from((i % 4) as u8 / 2))
-            .collect();
-        for depth in [0, 1, 2, 5] {
+        // Every other item a candidate; many equal scores; in item order and out of it.
+        let ascending: Vec<u32> = (0..12).filter(|i| i % 3 != 1).collect();
+        let shuffled: Vec<u32> = ascending.iter().map(|&i| (i * 5) % 12).rev().collect();
+        for (candidates, depth) in [ascending, shuffled]
+            .into_iter()
+            .flat_map(|c| [0, 1, 2, 5].map(|depth| (c.clone(), depth)))
+        {
+            let scores: Vec<f32> = candidates
+                .iter()
+                .map(|&i| f32::from((i % 4) as u8 / 2))
+                .collect();
             let ranked = model.ranked(&candidates, &scores, depth);
             let mut all: Vec<(usize, f32)> = scores.iter().copied().enumerate().collect();
             all.sort_by(|a, b| best_first(a, b, &candidates));

@@ -10,12 +10,20 @@ pub struct Ranked {
     pub overall: Vec<(usize, f32)>,
 }
 
-/// Keeps `entry` in `best` (at most `depth`, best first) if it belongs there. Candidates come
-/// in item order, so an equal score never displaces an earlier item: ties go to the lower
-/// item index, as in [`best_first`].
+/// Keeps `entry` in `best` (at most `depth`, best first) if it belongs there: ties go to the
+/// lower item index, as in [`best_first`], whatever order the candidates come in.
+#[inline]
 fn offer(best: &mut Vec<(usize, f32)>, entry: (usize, f32), depth: usize, candidates: &[u32]) {
-    if depth == 0 || (best.len() == depth && entry.1 <= best[depth - 1].1) {
+    if depth == 0 {
         return;
+    }
+    // Most candidates fall below the last kept: one comparison turns them away.
+    if let Some(last) = best.get(depth - 1) {
+        match entry.1.total_cmp(&last.1) {
+            std::cmp::Ordering::Less => return,
+            std::cmp::Ordering::Equal if candidates[entry.0] > candidates[last.0] => return,
+            _ => {}
+        }
     }
     let at = best.partition_point(|other| best_first(other, &entry, candidates).is_le());
     best.insert(at, entry);
@@ -33,8 +41,8 @@ pub(super) fn best_first(
 }
 
 impl Model {
-    /// A user's best candidates under `scores` (one per candidate): the best `depth` of each
-    /// layer and the best 2 × `depth` of all, best first, in one pass.
+    /// A user's best candidates under `scores` (one per candidate, in any order): the best
+    /// `depth` of each layer and the best 2 × `depth` of all, best first, in one pass.
     pub fn ranked(&self, candidates: &[u32], scores: &[f32], depth: usize) -> Ranked {
         let mut by_layer: Vec<Vec<(usize, f32)>> =
             vec![Vec::with_capacity(depth + 1); self.n_layers];
@@ -58,6 +66,7 @@ impl Model {
     /// `params.list_len` per layer.
     pub fn merged(
         &self,
+        candidates: &[u32],
         ranked: &Ranked,
         layers: &[LayerStrength],
         params: &RecommendParams,
@@ -99,8 +108,8 @@ impl Model {
                 chosen.push(entry);
             }
         }
-        // Candidate positions are in item order: ties go to the lower item, as everywhere.
-        chosen.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Ties go to the lower item, as everywhere.
+        chosen.sort_by(|a, b| best_first(a, b, candidates));
         chosen.truncate(n);
         chosen
     }
