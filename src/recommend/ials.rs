@@ -128,26 +128,30 @@ fn solve_side(
     let lambda = params.regularization as f32;
     let scratch = factor::cholesky_in_place_scratch::<f32>(d, Par::Seq, Default::default());
     solved.par_chunks_mut(d).zip(observed).for_each_init(
-        || (vec![0f32; d * d], MemBuffer::new(scratch)),
-        |(system, buffer), (x, seen)| {
+        || (Vec::new(), MemBuffer::new(scratch)),
+        |(rows, buffer), (x, seen)| {
             if seen.is_empty() {
                 x.fill(0.0);
                 return;
             }
+            // The seen rows' outer products as one multiply: FᵀF over the seen rows.
+            rows.clear();
+            for &j in seen {
+                rows.extend_from_slice(&fixed[j as usize * d..(j as usize + 1) * d]);
+            }
+            let mut system = gram(rows, seen.len(), d);
             for (s, &g) in system.iter_mut().zip(&gramian) {
-                *s = alpha * g;
+                *s += alpha * g;
             }
             x.fill(0.0);
-            for &j in seen {
-                let f = &fixed[j as usize * d..(j as usize + 1) * d];
-                add_outer(system, f);
-                x.iter_mut().zip(f).for_each(|(b, &v)| *b += v);
+            for row in rows.chunks_exact(d) {
+                x.iter_mut().zip(row).for_each(|(b, &v)| *b += v);
             }
             let ridge = lambda * (seen.len() as f32 + alpha * n_fixed as f32);
             for k in 0..d {
                 system[k * d + k] += ridge;
             }
-            let mut a = MatMut::from_column_major_slice_mut(system, d, d);
+            let mut a = MatMut::from_column_major_slice_mut(&mut system, d, d);
             let factored = factor::cholesky_in_place(
                 a.as_mut(),
                 Default::default(),
@@ -168,13 +172,6 @@ fn solve_side(
             );
         },
     );
-}
-
-/// `system += f fᵀ` (d × d).
-fn add_outer(system: &mut [f32], f: &[f32]) {
-    for (row, &fr) in system.chunks_exact_mut(f.len()).zip(f) {
-        row.iter_mut().zip(f).for_each(|(s, &fc)| *s += fr * fc);
-    }
 }
 
 #[cfg(test)]
