@@ -7,6 +7,11 @@
 //! frames are stepped at about 60 per second and each frame's CPU time is recorded (egui's
 //! pass: layout, panels, the app's polling; no GPU). The jobs compete with the frames for this
 //! machine's cores, as they do on a user's laptop.
+//!
+//! With `-- --project FILE` (a copy of it, for `benches/scale.rs --keep FILE`'s 100k-item
+//! shop, issue 15) it times the views of a finished project instead: the map loading, then
+//! panned and zoomed; the Quality view loading and shown; the Users view fitting the
+//! recommender, a search typed (`--user ID`, default U12), that user chosen.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -55,6 +60,15 @@ impl Frames {
     }
 }
 
+/// One frame's CPU time in ms, then a sleep to the next sixtieth of a second.
+fn timed_frame(harness: &mut Harness<'_, StrataApp>) -> f64 {
+    let frame = Instant::now();
+    harness.step();
+    let spent = frame.elapsed();
+    std::thread::sleep(Duration::from_millis(16).saturating_sub(spent));
+    spent.as_secs_f64() * 1000.0
+}
+
 /// Steps frames at ~60 per second until `done` says so (or 10 minutes pass).
 fn frames_until(
     harness: &mut Harness<'_, StrataApp>,
@@ -68,11 +82,7 @@ fn frames_until(
             started.elapsed() < Duration::from_secs(600),
             "{what} did not finish"
         );
-        let frame = Instant::now();
-        harness.step();
-        let spent = frame.elapsed();
-        millis.push(spent.as_secs_f64() * 1000.0);
-        std::thread::sleep(Duration::from_millis(16).saturating_sub(spent));
+        millis.push(timed_frame(harness));
     }
     Frames {
         what,
@@ -100,6 +110,10 @@ fn main() {
     // `cargo test --all-targets` runs benches too, without `--bench`: nothing to time then.
     if !std::env::args().any(|a| a == "--bench") {
         println!("app benchmark: run it with `cargo bench --bench app`");
+        return;
+    }
+    if let Some(project) = arg("--project") {
+        views(&PathBuf::from(project));
         return;
     }
     let orders = arg("--orders").map(PathBuf::from).unwrap_or_else(|| {
@@ -163,7 +177,12 @@ fn main() {
     for message in messages.iter().flatten() {
         println!("  {message}");
     }
-    for run in &runs {
+    report(&runs);
+}
+
+/// Each run's frame times, then the worst frame of all.
+fn report(runs: &[Frames]) {
+    for run in runs {
         run.report();
     }
     let worst = runs
@@ -171,4 +190,100 @@ fn main() {
         .flat_map(|r| r.millis.iter().copied())
         .fold(0.0, f64::max);
     println!("worst frame of all: {worst:.1} ms");
+}
+
+/// `frames` more frames, each after `input` adds its events (the frame's number given).
+fn frames_with(
+    harness: &mut Harness<'_, StrataApp>,
+    what: &'static str,
+    frames: usize,
+    mut input: impl FnMut(&mut Harness<'_, StrataApp>, usize),
+) -> Frames {
+    let started = Instant::now();
+    let mut millis = Vec::with_capacity(frames);
+    for n in 0..frames {
+        input(harness, n);
+        millis.push(timed_frame(harness));
+    }
+    Frames {
+        what,
+        millis,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// The views of the finished project `source` (a copy of it), frame by frame.
+fn views(source: &std::path::Path) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let project = dir.path().join("views.strata");
+    std::fs::copy(source, &project).expect("a copy of the project");
+    let info = strata::store::Store::open(&project)
+        .and_then(|store| store.info())
+        .expect("the project");
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.step();
+    harness.get_by_label("Map").click();
+    let mut runs = vec![frames_until(&mut harness, "map load", |h| {
+        says(h, "PCA axes keep")
+    })];
+    // The map's middle: drag across it, then zoom in and out there.
+    let centre = egui::pos2(800.0, 420.0);
+    runs.push(frames_with(&mut harness, "map pan", 120, |h, n| {
+        let at = centre + egui::vec2((n as f32 * 3.0) % 240.0 - 120.0, 0.0);
+        let events = &mut h.input_mut().events;
+        if n == 0 {
+            events.push(egui::Event::PointerMoved(at));
+            events.push(egui::Event::PointerButton {
+                pos: at,
+                button: egui::PointerButton::Primary,
+                pressed: true,
+                modifiers: egui::Modifiers::NONE,
+            });
+        } else if n == 119 {
+            events.push(egui::Event::PointerButton {
+                pos: at,
+                button: egui::PointerButton::Primary,
+                pressed: false,
+                modifiers: egui::Modifiers::NONE,
+            });
+        } else {
+            events.push(egui::Event::PointerMoved(at));
+        }
+    }));
+    runs.push(frames_with(&mut harness, "map zoom", 120, |h, n| {
+        let factor = if n < 60 { 1.03 } else { 1.0 / 1.03 };
+        let events = &mut h.input_mut().events;
+        events.push(egui::Event::PointerMoved(centre));
+        events.push(egui::Event::Zoom(factor));
+    }));
+    harness.get_by_label("Quality").click();
+    runs.push(frames_until(&mut harness, "quality load", |h| {
+        says(h, "Layers: k = ")
+    }));
+    runs.push(frames_with(&mut harness, "quality shown", 60, |_, _| {}));
+    harness.get_by_label("Users").click();
+    runs.push(frames_until(&mut harness, "recommender fit", |h| {
+        says(h, "Find a user")
+    }));
+    harness.get_by_label("Find a user").focus();
+    harness.step();
+    // The scale shop's customers are U0…U49999; `--user ID` names another project's.
+    let user = arg("--user").unwrap_or_else(|| "U12".to_owned());
+    harness.get_by_label("Find a user").type_text(&user);
+    runs.push(frames_with(&mut harness, "user search", 30, |_, _| {}));
+    let first = said(&harness, &format!(" of {} users", info.users)).unwrap_or_default();
+    harness.get_by_label(&user).click();
+    runs.push(frames_until(&mut harness, "a user's lists", |h| {
+        says(h, "Recommended (merged list)")
+    }));
+    println!(
+        "Frame CPU time on the views of {} ({} items, {} users; 1280 × 800, ~60 frames/s; target < 50 ms)",
+        source.display(),
+        info.items,
+        info.users
+    );
+    println!("  search: {first}");
+    report(&runs);
 }

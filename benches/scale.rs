@@ -4,8 +4,10 @@
 //! step's time and the process's peak RSS, against the targets.
 //!
 //! Run: `cargo bench --bench scale` (options: `--items N`, `--users N`, `--purchases N`,
-//! `--skip-evaluate`; `--items 30000` for the one-customer target at 30k items). The memory
-//! budget is the default (a quarter of physical memory) unless `STRATA_MEMORY_BUDGET` sets it.
+//! `--skip-evaluate`; `--items 30000` for the one-customer target at 30k items; `--keep FILE`
+//! copies the finished project there, for `cargo bench --bench app -- --project FILE`). The
+//! memory budget is the default (a quarter of physical memory) unless `STRATA_MEMORY_BUDGET`
+//! sets it.
 //!
 //! The shop is `common/synthetic_shop.rs`'s (shared with `tests/scale.rs`).
 
@@ -100,8 +102,8 @@ fn main() {
     step("layers", t);
 
     let t = Instant::now();
-    let recommender =
-        ProjectRecommender::load(&store, ProfileParams::default(), 5).expect("recommender");
+    let recommender = ProjectRecommender::load(&store, ProfileParams::default(), 5, &silent)
+        .expect("recommender");
     let fit = t.elapsed().as_secs_f64();
     step("load + fit", t);
     let t = Instant::now();
@@ -146,4 +148,10 @@ fn main() {
         whole.elapsed().as_secs_f64(),
         peak_rss_mib().unwrap_or(f64::NAN)
     );
+    if let Some(keep) = arg("--keep") {
+        // Closing the last connection folds the write-ahead log into the one file.
+        drop(store);
+        std::fs::copy(dir.path().join("shop.strata"), &keep).expect("copy the project");
+        println!("kept the project at {keep}");
+    }
 }

@@ -117,8 +117,18 @@ fn rows_dot_rows_on(
     out
 }
 
-/// `xᵀx` (d × d) for `x` (n × d, row-major).
+/// `xᵀx` (d × d) for `x` (n × d, row-major), on all cores when it is big.
 pub fn gram(x: &[f32], n: usize, d: usize) -> Vec<f32> {
+    gram_on(x, n, d, n * d * d >= 1 << 20)
+}
+
+/// [`gram`] on this thread alone: for many small ones already spread over the cores (each
+/// iALS row's system), where a parallel multiply inside each would only add overhead.
+pub fn gram_serial(x: &[f32], n: usize, d: usize) -> Vec<f32> {
+    gram_on(x, n, d, false)
+}
+
+fn gram_on(x: &[f32], n: usize, d: usize, parallel: bool) -> Vec<f32> {
     assert_eq!(x.len(), n * d, "x is not n x d");
     let mut out = vec![0f32; d * d];
     let dst = View {
@@ -140,14 +150,7 @@ pub fn gram(x: &[f32], n: usize, d: usize) -> Vec<f32> {
         row_stride: d,
         col_stride: 1,
     };
-    multiply(
-        &mut out,
-        dst,
-        (x, lhs),
-        (x, rhs),
-        n * d * d >= 1 << 20,
-        false,
-    );
+    multiply(&mut out, dst, (x, lhs), (x, rhs), parallel, false);
     out
 }
 

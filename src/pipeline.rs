@@ -26,6 +26,8 @@ pub enum NextStep {
     MapColumn { role: String },
     /// Get the sentence model `model`: a folder in Hugging Face layout, or a download.
     GetModel { model: String },
+    /// Allow the memory budget at least `needed` bytes (the work did not start).
+    RaiseMemoryBudget { needed: u64 },
 }
 
 /// An error of a pipeline stage: was it the user's cancel, and what would clear it?

@@ -370,7 +370,27 @@ fn open_demo_then_a_users_recommendations_then_export() {
     drop(store);
     step_until_contains(&mut harness, "320 items · PCA axes keep");
 
+    // Issue 15: the Users view fits its recommender on a background thread, with progress
+    // and Cancel; a cancelled fit can be started again.
     harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::U]);
+    harness.step();
+    harness.step();
+    harness.get_by_label("Fitting the recommender to every customer's history…");
+    harness
+        .get_by_role_and_label(Role::Button, "Cancel")
+        .click();
+    step_while(&mut harness, 60, "the fit's end", |h| {
+        h.query_by_label("Fitting the recommender was cancelled.")
+            .is_some()
+            || h.query_by_label("302 of 302 users").is_some()
+    });
+    // The demo's fit takes a few milliseconds: it may finish before the cancel lands.
+    if harness
+        .query_by_label("Fitting the recommender was cancelled.")
+        .is_some()
+    {
+        harness.get_by_label("Fit it again").click();
+    }
     step_until(&mut harness, "302 of 302 users");
     harness.get_by_label(&user).click();
     step_until(&mut harness, &format!("User {user}"));

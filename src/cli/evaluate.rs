@@ -41,7 +41,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         "EASE not run (see the note)".to_owned()
     };
     println!(
-        "tuned on two validation folds ({} + {} users): blend content {} collaborative {} popularity {}, free share {}, popularity half-life {} days (NDCG@10 {:.4}); {ease}; item models: global {} + layers' local {}; RP3beta alpha {} beta {}; iALS {} factors, regularisation {}, unobserved weight {:.2e}",
+        "tuned on two validation folds ({} + {} users): blend content {} collaborative {} popularity {}, free share {}, popularity half-life {} days (NDCG@10 {:.4}); {ease}; item models: global {} + layers' local {} + iALS scores {}; RP3beta alpha {} beta {}; iALS {} factors, regularisation {}, unobserved weight {:.2e}",
         evaluation.tuning_users[0],
         evaluation.tuning_users[1],
         tuned.blend.content,
@@ -52,6 +52,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<()> {
         tuned.strata_validation_ndcg,
         tuned.mix.global,
         tuned.mix.local,
+        tuned.mix.factors,
         tuned.rp3_alpha,
         tuned.rp3_beta,
         tuned.ials_factors,

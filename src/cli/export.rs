@@ -4,6 +4,7 @@ use strata::export::{write_item_layers, write_layer_list, write_recommendations}
 use strata::recommend::ProjectRecommender;
 use strata::store::Store;
 
+use super::progress::with_progress;
 use super::{ExportArgs, ExportRecommendationsArgs, with_advice};
 
 pub fn layers(args: ExportArgs) -> anyhow::Result<()> {
@@ -25,8 +26,10 @@ pub fn layer_list(args: ExportArgs) -> anyhow::Result<()> {
 
 pub fn recommendations(args: ExportRecommendationsArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.export.project.project)?;
-    let recommender = ProjectRecommender::load(&store, args.profile.profile(), args.per_layer)
-        .map_err(with_advice)?;
+    let recommender = with_progress(|job| {
+        ProjectRecommender::load(&store, args.profile.profile(), args.per_layer, job)
+    })
+    .map_err(with_advice)?;
     let users = recommender
         .rows_for(args.user.as_deref())
         .map_err(with_advice)?;

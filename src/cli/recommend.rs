@@ -3,12 +3,15 @@
 use strata::recommend::{ProjectRecommender, RecommendationRow};
 use strata::store::Store;
 
+use super::progress::with_progress;
 use super::{RecommendArgs, with_advice};
 
 pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.project.project)?;
-    let recommender = ProjectRecommender::load(&store, args.profile.profile(), args.per_layer)
-        .map_err(with_advice)?;
+    let recommender = with_progress(|job| {
+        ProjectRecommender::load(&store, args.profile.profile(), args.per_layer, job)
+    })
+    .map_err(with_advice)?;
     let lists = recommender.for_user(&args.user).map_err(with_advice)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&lists)?);

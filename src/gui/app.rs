@@ -8,8 +8,8 @@ use super::command::{Command, ExportRequest, ExportWhat};
 use super::fonts;
 use super::import_panel::ImportPanel;
 use super::jobs::{
-    DialogTarget, JobKind, JobOutcome, PendingDialog, RunningJob, describe, read_map, read_quality,
-    read_users,
+    DialogTarget, JobKind, JobOutcome, NoRecommender, PendingDialog, RunningJob, describe,
+    read_map, read_quality, read_users, user_lists,
 };
 use super::map_panel::MapPanel;
 use super::pipeline_panel::{PipelinePanel, UnknownLanguage};
@@ -17,8 +17,10 @@ use super::project_panel::{ProjectPanel, ProjectView};
 use super::quality_panel::{QualityData, QualityPanel};
 use super::settings::{Settings, Tab};
 use super::task::{Read, Task, TaskError};
-use super::users_panel::UsersPanel;
+use super::users_panel::{Selected, UsersPanel};
+use super::widgets::task_progress_ui;
 use crate::map::MapData;
+use crate::memory::MemoryBudget;
 use crate::recommend::ProjectRecommender;
 use crate::store::{ProjectInfo, Store};
 
@@ -46,9 +48,11 @@ struct OpenProject {
     /// `None` when the project has no layer run yet.
     map: Read<Option<Arc<MapData>>>,
     /// The recommender, or why there is none yet (read when the Users view is first shown).
-    users: Read<Result<Arc<ProjectRecommender>, String>>,
+    users: Read<Result<Arc<ProjectRecommender>, NoRecommender>>,
     /// The latest layer run's quality and evaluation (`None` before the first layer run).
     quality: Read<Option<Arc<QualityData>>>,
+    /// The lists of the user chosen in the Users view, being worked out.
+    user_lists: Option<Task<Selected>>,
 }
 
 impl OpenProject {
@@ -192,6 +196,26 @@ impl StrataApp {
                     job.task.cancel();
                 }
             }
+            Command::CancelUsersFit => {
+                if let Some(Read::Loading(task)) = self.runtime.project.as_ref().map(|p| &p.users) {
+                    task.cancel();
+                }
+            }
+            Command::FitUsers => self.invalidate(false, true, false),
+            Command::ShowUser(user) => {
+                let Some(project) = &mut self.runtime.project else {
+                    return;
+                };
+                let Some(recommender) = project.recommender().map(Arc::clone) else {
+                    return;
+                };
+                match user_lists(ctx, recommender, user) {
+                    Ok(task) => project.user_lists = Some(task),
+                    Err(e) => {
+                        self.runtime.error = Some(format!("could not work out the lists: {e}"));
+                    }
+                }
+            }
         }
     }
 
@@ -244,6 +268,7 @@ impl StrataApp {
                     map: Read::NotLoaded,
                     users: Read::NotLoaded,
                     quality: Read::NotLoaded,
+                    user_lists: None,
                 });
                 self.map_panel.reset();
                 self.users_panel.reset();
@@ -319,6 +344,7 @@ impl StrataApp {
         }
         if users {
             project.users = Read::NotLoaded;
+            project.user_lists = None;
             self.users_panel.reset();
         }
         if quality {
@@ -328,6 +354,8 @@ impl StrataApp {
 
     /// Takes news from the background: a dialog's answer, job progress, a finished job or read.
     fn poll_background(&mut self, ctx: &egui::Context) {
+        // Work started from now on (jobs, reads) respects the budget the settings name.
+        MemoryBudget::choose(self.settings.memory_budget());
         // A recommender fitted with another weighting than the chosen one is fitted again.
         let refit = self.runtime.project.as_ref().is_some_and(|p| {
             p.recommender()
@@ -374,8 +402,25 @@ impl StrataApp {
             ));
             None
         });
+        if let Some(result) = project.user_lists.as_mut().and_then(Task::poll) {
+            project.user_lists = None;
+            match result {
+                Ok(selected) => self.users_panel.show(selected),
+                Err(e) => {
+                    failed = Some(format!(
+                        "could not work out the lists: {}",
+                        super::advice::explain(&e)
+                    ))
+                }
+            }
+        }
         let users_were_loading = matches!(project.users, Read::Loading(_));
-        project.users.poll(|e| Err(super::advice::explain(&e)));
+        project.users.poll(|e| {
+            Err(match e {
+                TaskError::Cancelled => NoRecommender::Cancelled,
+                e => NoRecommender::Unavailable(super::advice::explain(&e)),
+            })
+        });
         if users_were_loading && project.users.loaded().is_some() {
             self.users_panel.reset();
         }
@@ -458,7 +503,9 @@ impl StrataApp {
             let profile = self.settings.profile();
             project.users = match read_users(ctx, path, profile) {
                 Ok(task) => Read::Loading(task),
-                Err(e) => Read::Loaded(Err(format!("could not start loading: {e}"))),
+                Err(e) => Read::Loaded(Err(NoRecommender::Unavailable(format!(
+                    "could not start fitting the recommender: {e}"
+                )))),
             };
         }
         if failed.is_some() {
@@ -574,8 +621,18 @@ impl StrataApp {
                 None => {
                     ui.weak("Open a project to see its users.");
                 }
-                Some(Read::NotLoaded | Read::Loading(_)) => loading_ui(ui, "the users"),
-                Some(Read::Loaded(Err(why))) => {
+                Some(Read::NotLoaded) => loading_ui(ui, "the users"),
+                Some(Read::Loading(task)) => {
+                    ui.label("Fitting the recommender to every customer's history…");
+                    task_progress_ui(ui, task, Command::CancelUsersFit, commands);
+                }
+                Some(Read::Loaded(Err(NoRecommender::Cancelled))) => {
+                    ui.label("Fitting the recommender was cancelled.");
+                    if ui.button("Fit it again").clicked() {
+                        commands.push(Command::FitUsers);
+                    }
+                }
+                Some(Read::Loaded(Err(NoRecommender::Unavailable(why)))) => {
                     ui.colored_label(ui.visuals().error_fg_color, why);
                 }
                 Some(Read::Loaded(Ok(recommender))) => {

@@ -64,4 +64,11 @@ pub enum Command {
     OpenDemo,
     /// Ask the running job to stop.
     CancelJob,
+    /// Work out the lists of this user (an index into the recommender's users) off the UI
+    /// thread, for the Users view.
+    ShowUser(usize),
+    /// Stop fitting the Users view's recommender.
+    CancelUsersFit,
+    /// Fit the Users view's recommender again (after a cancel).
+    FitUsers,
 }

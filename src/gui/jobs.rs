@@ -9,13 +9,14 @@ use super::command::{ExportRequest, ExportWhat};
 use super::quality_panel::QualityData;
 use super::settings::ModelChoice;
 use super::task::{Task, TaskError};
+use super::users_panel::Selected;
 use crate::demo::{DemoSummary, build_demo};
 use crate::embed::{EmbedWarning, choose_embedder, embed_project, item_text};
 use crate::export::{write_item_layers, write_layer_list, write_recommendations};
 use crate::import::{ImportKind, ImportReport, ImportRequest, run_import};
 use crate::layers::{LayerParams, layer_project};
 use crate::map::MapData;
-use crate::pipeline::{JobContext, StepError};
+use crate::pipeline::{Cancelled, JobContext, JobError, StepError};
 use crate::recommend::{
     Method, ProfileParams, ProjectRecommender, RecommendError, evaluate_project,
 };
@@ -232,12 +233,11 @@ impl RunningJob {
                     "layers and sub-layers",
                 ),
                 ExportWhat::Recommendations { user } => {
-                    job.progress("fitting", 0, 2);
                     let recommender = match loaded {
                         Some(loaded) => loaded,
-                        None => Arc::new(ProjectRecommender::load(&store, profile, 5)?),
+                        None => Arc::new(ProjectRecommender::load(&store, profile, 5, job)?),
                     };
-                    job.progress("ranking", 1, 2);
+                    job.progress("ranking", 0, 1);
                     let users = recommender.rows_for(user.as_deref())?;
                     job.check().map_err(RecommendError::from)?;
                     let count = write_recommendations(&users, &out, bom)?;
@@ -280,23 +280,50 @@ pub fn read_map(
     })
 }
 
+/// Why the Users view has no recommender.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoRecommender {
+    /// The user cancelled the fit.
+    Cancelled,
+    /// It cannot be made yet (no layers, no histories), or failed: why, in the app's words.
+    Unavailable(String),
+}
+
 /// Loads the project's histories and fits its recommender with the settings evaluation chose,
-/// on the thread `strata-recommender`; or says why there is none yet (no layers, no
-/// histories), with the step that would make one.
+/// on the thread `strata-recommender`, with progress and cancel; or says why there is none
+/// yet (no layers, no histories), with the step that would make one.
 pub fn read_users(
     ctx: &egui::Context,
     project: PathBuf,
     profile: ProfileParams,
-) -> std::io::Result<Task<Result<Arc<ProjectRecommender>, String>>> {
-    Task::spawn(ctx, "strata-recommender", "Loading the users", move |_| {
-        let fitted = Store::open(&project)
-            .map_err(StepError::from)
-            .and_then(|store| Ok(ProjectRecommender::load(&store, profile, 5)?));
-        Ok::<_, std::convert::Infallible>(
-            fitted
-                .map(Arc::new)
-                .map_err(|e| super::advice::explain(&TaskError::of(&e))),
-        )
+) -> std::io::Result<Task<Result<Arc<ProjectRecommender>, NoRecommender>>> {
+    Task::spawn(
+        ctx,
+        "strata-recommender",
+        "Fitting the recommender",
+        move |job| {
+            let fitted = Store::open(&project)
+                .map_err(StepError::from)
+                .and_then(|store| Ok(ProjectRecommender::load(&store, profile, 5, job)?));
+            match fitted {
+                Ok(recommender) => Ok(Ok(Arc::new(recommender))),
+                Err(e) if e.is_cancelled() => Err(Cancelled),
+                Err(e) => Ok(Err(NoRecommender::Unavailable(super::advice::explain(
+                    &TaskError::of(&e),
+                )))),
+            }
+        },
+    )
+}
+
+/// Works out the lists of `user` on the thread `strata-user-lists`.
+pub fn user_lists(
+    ctx: &egui::Context,
+    recommender: Arc<ProjectRecommender>,
+    user: usize,
+) -> std::io::Result<Task<Selected>> {
+    Task::spawn_value(ctx, "strata-user-lists", move || {
+        Selected::of(&recommender, user)
     })
 }
 

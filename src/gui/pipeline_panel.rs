@@ -9,6 +9,7 @@ use super::jobs::RunningJob;
 use super::settings::{ModelChoice, Settings};
 use super::widgets::job_progress_ui;
 use crate::embed::MULTILINGUAL_MODEL;
+use crate::memory::{Bytes, MemoryBudget};
 use crate::recommend::Weighting;
 
 #[derive(Default)]
@@ -19,6 +20,8 @@ pub struct PipelinePanel {
     pub last: Option<Result<String, String>>,
     /// Embedding stopped before any work: the model does not read the catalogue's language.
     pub unknown_language: Option<UnknownLanguage>,
+    /// The automatic memory budget, read once.
+    automatic_budget: Option<MemoryBudget>,
 }
 
 /// What the app says when the chosen model does not read the catalogue's language.
@@ -42,6 +45,7 @@ impl PipelinePanel {
             model,
             weighting,
             export_bom,
+            memory_budget_mb,
             ..
         } = settings;
         ui.heading("Pipeline");
@@ -82,6 +86,10 @@ impl PipelinePanel {
             ui.radio_value(weighting, Weighting::Quantity, "by quantity");
             ui.radio_value(weighting, Weighting::Rating, "by rating");
         });
+        let automatic = *self.automatic_budget.get_or_insert_with(|| {
+            MemoryBudget::from_env().unwrap_or_else(|_| MemoryBudget::quarter_of_physical())
+        });
+        memory_budget_ui(ui, memory_budget_mb, automatic);
         ui.add_space(4.0);
         let idle = job.is_none();
         let ready = project_open && idle;
@@ -220,6 +228,38 @@ fn unknown_language_ui(
                 model: model.clone(),
                 anyway: true,
             });
+        }
+    });
+}
+
+/// The memory budget: automatic, or a size in MB the user sets.
+fn memory_budget_ui(
+    ui: &mut egui::Ui,
+    memory_budget_mb: &mut Option<u64>,
+    automatic: MemoryBudget,
+) {
+    ui.label("Memory budget").on_hover_text(
+        "What the layers, the recommender and the evaluation may hold. Above it Strata uses its \
+         sparse models, or says what does not fit before starting",
+    );
+    ui.horizontal(|ui| {
+        let mut is_automatic = memory_budget_mb.is_none();
+        // The size goes in the tooltip: the label reads the same on every machine.
+        ui.checkbox(&mut is_automatic, "automatic")
+            .on_hover_text(format!(
+                "{}: STRATA_MEMORY_BUDGET, else a quarter of this machine's memory",
+                Bytes(automatic.bytes)
+            ));
+        if is_automatic {
+            *memory_budget_mb = None;
+        } else {
+            let mb = memory_budget_mb.get_or_insert(automatic.bytes / 1_000_000);
+            ui.add(
+                egui::DragValue::new(mb)
+                    .range(100..=1_000_000)
+                    .speed(10)
+                    .suffix(" MB"),
+            );
         }
     });
 }

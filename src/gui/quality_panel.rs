@@ -20,6 +20,9 @@ pub struct QualityPanel;
 
 impl QualityPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, data: &QualityData) {
+        // A solid scroll bar takes its own width, so the columns' right edge (the evaluation's
+        // lines, the bar chart) is not drawn under a floating one.
+        ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
         egui::ScrollArea::vertical().show(ui, |ui| {
             layers_quality_ui(ui, &data.run);
             ui.add_space(8.0);
@@ -250,7 +253,7 @@ fn evaluation_ui(ui: &mut egui::Ui, stored: Option<&StoredEvaluation>, run_id: i
     ));
     let tuned = &evaluation.tuned;
     ui.weak(format!(
-        "Chosen on validation: content {}, collaborative {}, popularity {} (half-life {} days), free share {}; item models: global {} + layers' local {}.",
+        "Chosen on validation: content {}, collaborative {}, popularity {} (half-life {} days), free share {}; item models: global {} + layers' local {} + iALS scores {}.",
         tuned.blend.content,
         tuned.blend.collaborative,
         tuned.blend.popularity,
@@ -258,6 +261,7 @@ fn evaluation_ui(ui: &mut egui::Ui, stored: Option<&StoredEvaluation>, run_id: i
         tuned.free_share,
         tuned.mix.global,
         tuned.mix.local,
+        tuned.mix.factors,
     ));
     ui.weak(format!(
         "Baselines' settings: EASE λ {}; RP3beta α {}, β {}; iALS {} factors, λ {}, unobserved weight {:.2e}.",

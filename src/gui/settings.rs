@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::embed::{EmbedderRequest, MULTILINGUAL_MODEL, ModelQueryRequest};
+use crate::memory::MemoryBudget;
 use crate::recommend::{ProfileParams, Weighting};
 
 /// What the app remembers between runs. New fields need `#[serde(default)]` semantics,
@@ -22,6 +23,9 @@ pub struct Settings {
     pub weighting: Weighting,
     /// Start exported CSV files with a UTF-8 byte-order mark, so Excel reads Chinese right.
     pub export_bom: bool,
+    /// What the big work (layers, the recommender, the evaluation) may hold, in MB; `None`
+    /// for the automatic budget (`STRATA_MEMORY_BUDGET`, else a quarter of physical memory).
+    pub memory_budget_mb: Option<u64>,
 }
 
 impl Default for Settings {
@@ -33,6 +37,7 @@ impl Default for Settings {
             model: ModelChoice::default(),
             weighting: Weighting::default(),
             export_bom: true,
+            memory_budget_mb: None,
         }
     }
 }
@@ -113,6 +118,13 @@ impl Settings {
             weighting: self.weighting,
             ..ProfileParams::default()
         }
+    }
+
+    /// The memory budget work started now respects (`None`: the automatic one).
+    pub fn memory_budget(&self) -> Option<MemoryBudget> {
+        self.memory_budget_mb.map(|mb| MemoryBudget {
+            bytes: mb.saturating_mul(1_000_000),
+        })
     }
 
     pub fn remember_project(&mut self, path: PathBuf) {

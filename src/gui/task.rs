@@ -140,6 +140,16 @@ impl<T> Task<T> {
     }
 }
 
+/// Dropping a task (its project closed, the app quitting) asks its work to stop: nobody will
+/// read its result.
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.cancel();
+        }
+    }
+}
+
 /// Something read off the UI thread: not asked for yet, being read, or read.
 pub enum Read<T> {
     NotLoaded,

@@ -17,19 +17,46 @@ pub struct UsersPanel {
     filter: String,
     /// The selected user (index into the recommender's users) and their lists.
     selected: Option<Selected>,
+    /// The user whose lists are being worked out off the UI thread.
+    pending: Option<usize>,
+    /// The users' ids in lower case, and the users the filter last matched: worked out when
+    /// the filter changes, not every frame (50,000 users took 11 ms a frame).
+    lower_ids: Vec<String>,
+    matching: Option<(String, Vec<usize>)>,
 }
 
-/// The selected user's lists, by item index (for the map) and as rows (for the tables).
-struct Selected {
-    user: usize,
-    lists: UserRecommendations,
-    rows: UserLists,
+/// A user's lists, by item index (for the map) and as rows (for the tables).
+pub struct Selected {
+    pub user: usize,
+    pub lists: UserRecommendations,
+    pub rows: UserLists,
+}
+
+impl Selected {
+    /// Works out the lists of `user` (tens of milliseconds at 100,000 items: off the UI
+    /// thread).
+    pub fn of(recommender: &ProjectRecommender, user: usize) -> Self {
+        let lists = recommender.lists(user);
+        let rows = recommender.rows(user, &lists);
+        Self { user, lists, rows }
+    }
 }
 
 impl UsersPanel {
-    /// Forgets the selection (another project or layer run).
+    /// Forgets the selection and the users (another project or layer run).
     pub fn reset(&mut self) {
         self.selected = None;
+        self.pending = None;
+        self.lower_ids.clear();
+        self.matching = None;
+    }
+
+    /// Shows `selected`, the lists worked out for the user last chosen.
+    pub fn show(&mut self, selected: Selected) {
+        if self.pending == Some(selected.user) {
+            self.pending = None;
+            self.selected = Some(selected);
+        }
     }
 
     /// The selected user's history and merged list, for the map.
@@ -65,10 +92,18 @@ impl UsersPanel {
                         .desired_width(f32::INFINITY),
                 )
                 .labelled_by(label.id);
+                if self.lower_ids.len() != users.len() {
+                    self.lower_ids = users.iter().map(|id| id.to_lowercase()).collect();
+                    self.matching = None;
+                }
                 let filter = self.filter.trim().to_lowercase();
-                let matching: Vec<usize> = (0..users.len())
-                    .filter(|&u| filter.is_empty() || users[u].to_lowercase().contains(&filter))
-                    .collect();
+                if self.matching.as_ref().is_none_or(|(f, _)| *f != filter) {
+                    let matching = (0..users.len())
+                        .filter(|&u| filter.is_empty() || self.lower_ids[u].contains(&filter))
+                        .collect();
+                    self.matching = Some((filter, matching));
+                }
+                let matching = self.matching.as_ref().map_or(&[][..], |(_, m)| m);
                 ui.weak(format!("{} of {} users", matching.len(), users.len()));
                 let row_height = ui.text_style_height(&egui::TextStyle::Button) + 4.0;
                 egui::ScrollArea::vertical().auto_shrink(false).show_rows(
@@ -77,25 +112,29 @@ impl UsersPanel {
                     matching.len(),
                     |ui, rows| {
                         for &u in &matching[rows] {
-                            let chosen = self.selected.as_ref().is_some_and(|s| s.user == u);
+                            let chosen =
+                                self.pending.or(self.selected.as_ref().map(|s| s.user)) == Some(u);
                             if ui.selectable_label(chosen, &users[u]).clicked() && !chosen {
-                                let lists = recommender.lists(u);
-                                let rows = recommender.rows(u, &lists);
-                                self.selected = Some(Selected {
-                                    user: u,
-                                    lists,
-                                    rows,
-                                });
+                                self.pending = Some(u);
+                                commands.push(Command::ShowUser(u));
                             }
                         }
                     },
                 );
             });
         egui::CentralPanel::default_margins().show(ui, |ui| match &self.selected {
+            _ if self.pending.is_some() => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Working out the lists…");
+                });
+            }
             None => {
                 ui.weak("Select a user to see their layers, history and recommendations.");
             }
             Some(selected) => {
+                // A solid scroll bar takes its own width: the tables' right edge stays in view.
+                ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     user_ui(ui, recommender, selected, commands);
                 });

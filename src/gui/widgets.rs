@@ -3,8 +3,18 @@
 use super::command::Command;
 use super::task::Task;
 
-/// A running task's progress bar with its stage, and a Cancel button.
+/// The running job's progress bar with its stage, and a Cancel button.
 pub fn job_progress_ui<T>(ui: &mut egui::Ui, task: &Task<T>, commands: &mut Vec<Command>) {
+    task_progress_ui(ui, task, Command::CancelJob, commands);
+}
+
+/// A running task's progress bar with its stage, and a Cancel button that sends `cancel`.
+pub fn task_progress_ui<T>(
+    ui: &mut egui::Ui,
+    task: &Task<T>,
+    cancel: Command,
+    commands: &mut Vec<Command>,
+) {
     ui.horizontal(|ui| {
         let (fraction, stage) = task
             .progress()
@@ -19,7 +29,7 @@ pub fn job_progress_ui<T>(ui: &mut egui::Ui, task: &Task<T>, commands: &mut Vec<
             .add_enabled(!task.is_cancelling(), egui::Button::new("Cancel"))
             .clicked()
         {
-            commands.push(Command::CancelJob);
+            commands.push(cancel);
         }
     });
 }

@@ -2,6 +2,7 @@
 
 use super::{LayerError, LayerParams, LayerRun, build_layers};
 use crate::embed::{item_text, text_hash};
+use crate::memory::{MemoryBudget, OverBudget};
 use crate::pipeline::JobContext;
 use crate::pipeline::{JobError, NextStep};
 use crate::store::{Store, StoreError};
@@ -20,6 +21,12 @@ pub enum ProjectLayerError {
         items: usize,
         model: String,
     },
+    #[error("{path}: {source}")]
+    OverBudget {
+        path: String,
+        #[source]
+        source: OverBudget,
+    },
     #[error(transparent)]
     Layer(#[from] LayerError),
     #[error(transparent)]
@@ -36,6 +43,9 @@ impl JobError for ProjectLayerError {
             ProjectLayerError::NotEmbedded { path }
             | ProjectLayerError::MissingVectors { path, .. } => Some(NextStep::Embed {
                 project: path.into(),
+            }),
+            ProjectLayerError::OverBudget { source, .. } => Some(NextStep::RaiseMemoryBudget {
+                needed: source.needed,
             }),
             ProjectLayerError::Layer(_) | ProjectLayerError::Store(_) => None,
         }
@@ -73,12 +83,33 @@ pub fn project_vectors(
     Ok((embedding.model_id, embedding.dim, vectors, texts))
 }
 
-/// Layers the project's items and stores the run; returns its id and the run.
+/// What layering `items` vectors of `dim` floats holds at its peak, about: the vectors, the
+/// reduced and normalised copies the sweep clusters, and each item's text for the names.
+pub fn layering_bytes(items: u64, dim: usize) -> u64 {
+    const TEXT_BYTES: u64 = 200;
+    items * (3 * dim as u64 * 4 + TEXT_BYTES)
+}
+
+/// Layers the project's items and stores the run; returns its id and the run. A catalogue
+/// whose layering does not fit the process's [`MemoryBudget`] is refused before any work.
 pub fn layer_project(
     store: &mut Store,
     params: &LayerParams,
     job: &JobContext,
 ) -> Result<(i64, LayerRun), ProjectLayerError> {
+    let info = store.info()?;
+    if let Some(embedding) = &info.embedding {
+        let what = format!(
+            "layering {} items of {} dimensions",
+            info.items, embedding.dim
+        );
+        MemoryBudget::default()
+            .check(what, layering_bytes(info.items, embedding.dim))
+            .map_err(|source| ProjectLayerError::OverBudget {
+                path: store.path().display().to_string(),
+                source,
+            })?;
+    }
     job.progress("loading vectors", 0, 1);
     let (model_id, dim, vectors, texts) = project_vectors(store)?;
     let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();

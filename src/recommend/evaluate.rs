@@ -28,13 +28,13 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::data::{Event, distinct_items};
-use super::ials::{Ials, IalsParams};
+use super::ials::{Ials, IalsParams, ItemFactors};
 use super::item_model::{
     ItemModel, binary_matrix, dense_bytes, ease_matrix, item_cosine, item_gram,
 };
 use super::model::{
     Blend, Model, ModelMix, Ranked, RecommendParams, global_item_model, popularity,
-    sparse_item_model, with_local_models,
+    sparse_item_model, with_factors, with_local_models,
 };
 use super::neighbours::{Incidence, NEIGHBOURS, Similarity};
 use crate::linalg::{dot, in_pool, rows_dot_rows};
@@ -81,16 +81,53 @@ const MIXES: [ModelMix; 3] = [
     ModelMix {
         global: 1.0,
         local: 0.0,
+        factors: 0.0,
     },
     ModelMix {
         global: 1.0,
         local: 0.25,
+        factors: 0.0,
     },
     ModelMix {
         global: 1.0,
         local: 1.0,
+        factors: 0.0,
     },
 ];
+
+/// Mixes with iALS's scores added to the global model, tried too where [`FACTORS_WORK`]
+/// allows: an EASE (or neighbours) score and an iALS score both estimate the same 0/1 entry,
+/// so they add on one scale.
+const FACTOR_MIXES: [ModelMix; 3] = [
+    ModelMix {
+        global: 1.0,
+        local: 0.0,
+        factors: 0.5,
+    },
+    ModelMix {
+        global: 1.0,
+        local: 0.0,
+        factors: 1.0,
+    },
+    ModelMix {
+        global: 1.0,
+        local: 0.0,
+        factors: 2.0,
+    },
+];
+
+/// Floating-point work iALS's scores may cost Strata's lists: its fit at the tuned setting and
+/// every user's scores over the catalogue. Online Retail and MovieLens need about 1.5 · 10¹¹;
+/// a 100,000-item shop ten times that, so it keeps the item–item models alone and its lists
+/// stay within a minute (issue 15).
+pub const FACTORS_WORK: f64 = 3e11;
+
+/// Whether iALS's scores at `params` fit [`FACTORS_WORK`] for `users` histories of
+/// `interactions` distinct pairs over `n_items` items.
+pub fn factors_fit(params: &IalsParams, interactions: usize, users: usize, n_items: usize) -> bool {
+    let scores = 2.0 * users as f64 * n_items as f64 * params.factors as f64;
+    params.work(interactions, users, n_items) + scores <= FACTORS_WORK
+}
 
 /// Validation users a fold counts at most: beyond this, tuning's choices no longer move.
 const MAX_TUNING_USERS: usize = 3_000;
@@ -479,6 +516,18 @@ pub struct Tuned {
     pub ease_validation_ndcg: f64,
 }
 
+impl Tuned {
+    /// iALS's whole setting, its alternations too: the lists' iALS scores use it.
+    pub fn ials_params(&self) -> IalsParams {
+        IalsParams {
+            factors: self.ials_factors,
+            regularization: self.ials_regularization,
+            unobserved: self.ials_unobserved,
+            epochs: IALS_EPOCHS,
+        }
+    }
+}
+
 /// Scores of a dense method for a set of users: one row of n_items per user.
 type ScoreRows = Vec<f32>;
 
@@ -722,9 +771,11 @@ fn tune_rp3(
     Ok(best.0)
 }
 
-/// What iALS's tuning chose, and how much of its grid the work budget allowed.
+/// What iALS's tuning chose, its model of the fold, and how much of its grid the work budget
+/// allowed.
 struct IalsChoice {
     params: IalsParams,
+    model: Option<Ials>,
     tried: usize,
     grid: usize,
 }
@@ -749,8 +800,8 @@ fn tune_ials(
     let grid = IALS_REGULARIZATIONS.len() * IALS_UNOBSERVED.len() + IALS_FACTORS.len() - 1;
     let mut spent = 0.0;
     let mut tried = 0;
-    let mut best: Option<(IalsParams, f64)> = None;
-    let mut score = |params: IalsParams, best: &mut Option<(IalsParams, f64)>| {
+    let mut best: Option<(IalsParams, f64, Ials)> = None;
+    let mut score = |params: IalsParams, best: &mut Option<(IalsParams, f64, Ials)>| {
         let work = params.work(interactions, train.len(), n_items);
         // The first setting always runs: a baseline is never left untuned for lack of time.
         if tried > 0 && spent + work > IALS_TUNING_WORK {
@@ -761,8 +812,8 @@ fn tune_ials(
         job.progress("iALS tuning", tried as u64, grid as u64);
         let model = Ials::fit(train, n_items, &params, job)?;
         let ndcg = tally_scored(fold, catalogue, |users| model.scores(users)).ndcg;
-        if best.is_none_or(|(_, b)| ndcg > b) {
-            *best = Some((params, ndcg));
+        if best.as_ref().is_none_or(|(_, b, _)| ndcg > *b) {
+            *best = Some((params, ndcg, model));
         }
         Ok(())
     };
@@ -775,25 +826,35 @@ fn tune_ials(
         }
     }
     let centre = setting(IALS_FACTORS[0], IALS_REGULARIZATIONS[0], IALS_UNOBSERVED[0]);
-    let at = best.map_or(centre, |(params, _)| params);
+    let at = best.as_ref().map_or(centre, |(params, _, _)| *params);
     for &factors in &IALS_FACTORS[1..] {
         score(IalsParams { factors, ..at }, &mut best)?;
     }
-    Ok(IalsChoice {
-        params: best.map_or(centre, |(params, _)| params),
-        tried,
-        grid,
+    Ok(match best {
+        Some((params, _, model)) => IalsChoice {
+            params,
+            model: Some(model),
+            tried,
+            grid,
+        },
+        None => IalsChoice {
+            params: centre,
+            model: None,
+            tried,
+            grid,
+        },
     })
 }
 
 /// Scores EASE at each of `lambdas` on `fold` (where its dense matrices fit the budget), then
-/// mixes the best EASE (or the global model standing in) with the layers' local EASE models at
-/// each of `mixes` and scores Strata's whole setting grid with each. Progress runs from `step`
-/// to `step + 2` of 4.
+/// mixes the best EASE (or the global model standing in) with the layers' local EASE models
+/// and iALS's scores from `factors` at each of `mixes` and scores Strata's whole setting grid
+/// with each. Progress runs from `step` to `step + 2` of 4.
 fn validate_fold(
     fold: &Fold,
     lambdas: &[f64],
     mixes: &[ModelMix],
+    factors: Option<ItemFactors>,
     context: &FoldContext<'_>,
     step: u64,
 ) -> Result<FoldResult, Cancelled> {
@@ -819,21 +880,22 @@ fn validate_fold(
     }
     context.job.check()?;
     let global = item_model.unwrap_or_else(|| (context.global)(train));
+    // One model holds every part any mix weighs; each mix then sets its weights.
+    let with =
+        |weighs: fn(&ModelMix) -> bool| mixes.iter().copied().find(weighs).unwrap_or_default();
+    let local = with_local_models(
+        global,
+        with(|m| m.local != 0.0),
+        train,
+        lambda,
+        catalogue.item_layer,
+        catalogue.item_sublayer,
+        context.budget,
+        context.job,
+    )?;
     let mut model = (context.fit)(
         train,
-        with_local_models(
-            global,
-            mixes
-                .iter()
-                .copied()
-                .find(|m| m.local != 0.0)
-                .unwrap_or_default(),
-            train,
-            lambda,
-            catalogue.item_layer,
-            catalogue.item_sublayer,
-            context.budget,
-        ),
+        with_factors(local, factors, with(|m| m.factors != 0.0)),
     );
     context.job.progress("validation", step + 1, 4);
     let trends = (context.popularities)(train);
@@ -925,16 +987,54 @@ pub fn evaluate(
         job,
     };
     let (rp3_alpha, rp3_beta) = tune_rp3(&first, catalogue, job)?;
-    let ials = tune_ials(&first, catalogue, job)?;
-    let on_first = validate_fold(&first, &EASE_LAMBDAS, &MIXES, &fold_context, 0)?;
+    let mut ials = tune_ials(&first, catalogue, job)?;
+    // iALS's scores join Strata's mixes where their fit and scores are affordable.
+    let mut notes = Vec::new();
+    let pairs: usize = test.train_items.iter().map(Vec::len).sum();
+    let factors = factors_fit(&ials.params, pairs, test.split.train.len(), n_items);
+    let mut mixes = MIXES.to_vec();
+    if factors {
+        mixes.extend(FACTOR_MIXES);
+    } else {
+        notes.push(format!(
+            "Strata's mix leaves out iALS's scores: at this catalogue's size they cost more \
+             than {FACTORS_WORK:.0e} operations"
+        ));
+    }
+    let first_factors = ials
+        .model
+        .take()
+        .filter(|_| factors)
+        .map(|model| model.into_item_factors(&ials.params));
+    let on_first = validate_fold(
+        &first,
+        &EASE_LAMBDAS,
+        &mixes,
+        first_factors,
+        &fold_context,
+        0,
+    )?;
     let ease_lambda = on_first.lambda;
-    let on_second = validate_fold(&second, &[ease_lambda], &MIXES, &fold_context, 2)?;
+    let second_factors = if factors {
+        let model = Ials::fit(&second.split.train, n_items, &ials.params, job)?;
+        Some(model.into_item_factors(&ials.params))
+    } else {
+        None
+    };
+    let on_second = validate_fold(
+        &second,
+        &[ease_lambda],
+        &mixes,
+        second_factors,
+        &fold_context,
+        2,
+    )?;
     let ease_first = on_first.ease_ndcg.unwrap_or(0.0);
     let ease_second = on_second.ease_ndcg.unwrap_or(0.0);
     // The best mix and setting, both folds' users pooled; ties go to the earlier (the global
     // model alone, then the grid's order).
     let mut chosen = (MIXES[0], grid[0], f64::NEG_INFINITY);
-    for (&mix, (on_a, on_b)) in MIXES
+    for (&mix, (on_a, on_b)) in mixes
         .iter()
         .zip(on_first.strata.iter().zip(&on_second.strata))
     {
@@ -955,7 +1055,6 @@ pub fn evaluate(
     // Test: everything trained on the training histories, scored on the holdout.
     job.progress("test", 0, 5);
     let mut methods = BTreeMap::new();
-    let mut notes = Vec::new();
     let train = &test.split.train;
     let dense = dense_bytes(train.len(), n_items);
     // One co-occurrence matrix serves EASE and item-kNN where the dense matrices fit.
@@ -985,20 +1084,31 @@ pub fn evaluate(
         methods.insert(Method::Ease, item_model_metrics(ease, &test, catalogue));
     }
     job.check()?;
+    if ials.tried < ials.grid {
+        notes.push(format!(
+            "iALS tuned on {} of its {} settings (the others exceed its tuning work budget at \
+             this catalogue's size)",
+            ials.tried, ials.grid
+        ));
+    }
+    // iALS's model of the training histories: the baseline, and Strata's where its mix has it.
+    let factors = Ials::fit(train, n_items, &ials.params, job)?;
+    let ials_metrics = tally_scored(&test, catalogue, |users| factors.scores(users));
+    methods.insert(Method::Ials, ials_metrics);
+    let factors = (mix.factors != 0.0).then(|| factors.into_item_factors(&ials.params));
     job.progress("test", 1, 5);
     let global_model = test_item_model.unwrap_or_else(|| global(train));
-    let model = fit(
+    let local = with_local_models(
+        global_model,
+        mix,
         train,
-        with_local_models(
-            global_model,
-            mix,
-            train,
-            ease_lambda,
-            catalogue.item_layer,
-            catalogue.item_sublayer,
-            budget,
-        ),
-    );
+        ease_lambda,
+        catalogue.item_layer,
+        catalogue.item_sublayer,
+        budget,
+        job,
+    )?;
+    let model = fit(train, with_factors(local, factors, mix));
     let (strata, multi_layer_share) = strata_metrics(
         &model,
         &test,
@@ -1034,17 +1144,6 @@ pub fn evaluate(
     methods.insert(Method::Rp3Beta, item_model_metrics(&rp3, &test, catalogue));
     drop(rp3);
     job.check()?;
-    if ials.tried < ials.grid {
-        notes.push(format!(
-            "iALS tuned on {} of its {} settings (the others exceed its tuning work budget at \
-             this catalogue's size)",
-            ials.tried, ials.grid
-        ));
-    }
-    let factors = Ials::fit(train, n_items, &ials.params, job)?;
-    let ials_metrics = tally_scored(&test, catalogue, |users| factors.scores(users));
-    methods.insert(Method::Ials, ials_metrics);
-    drop(factors);
     job.progress("test", 4, 5);
     let content = tally_scored(&test, catalogue, |users| {
         content_scores(train, catalogue, users)

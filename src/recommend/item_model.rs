@@ -9,6 +9,7 @@ use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::data::{Event, distinct_items};
+use super::ials::{FoldedIn, ItemFactors};
 use super::local_models::LocalModels;
 use super::neighbours::Neighbours;
 use crate::linalg::{in_pool, rows_dot_rows, threads};
@@ -26,6 +27,14 @@ pub enum ItemModel {
         global_weight: f32,
         local: LocalModels,
         local_weight: f32,
+    },
+    /// An item–item model plus iALS's scores of the same history, weighted by
+    /// `factors_weight` (a history's rows add up to their folded-in user's scores, so this
+    /// evidence needs the whole history at once: [`ItemModel::add_rows`] gets it).
+    WithFactors {
+        items: Box<ItemModel>,
+        factors: ItemFactors,
+        factors_weight: f32,
     },
 }
 
@@ -45,11 +54,26 @@ impl ItemModel {
             ItemModel::Dense(m) => m.n_items,
             ItemModel::Sparse(m) => m.n_items,
             ItemModel::Layered { local, .. } => local.n_items(),
+            ItemModel::WithFactors { factors, .. } => factors.n_items(),
         }
     }
 
-    /// weights[from][to] for each of `from`.
-    pub fn column_at(&self, to: usize, from: impl Iterator<Item = usize>) -> Vec<f32> {
+    /// What a history's columns need worked out once for all its targets: iALS's fold-in of it.
+    pub fn fold(&self, rows: &[(u32, f32)]) -> Option<FoldedIn> {
+        match self {
+            ItemModel::WithFactors {
+                factors,
+                factors_weight,
+                ..
+            } if *factors_weight != 0.0 => factors.fold_in(rows),
+            _ => None,
+        }
+    }
+
+    /// weights[from][to] for each `from` of the history `rows` (item, weight): what each of
+    /// its items gives item `to`, before its weight; `folded` is [`ItemModel::fold`] of `rows`.
+    pub fn column_at(&self, to: usize, rows: &[(u32, f32)], folded: Option<&FoldedIn>) -> Vec<f32> {
+        let from = rows.iter().map(|&(i, _)| i as usize);
         match self {
             ItemModel::Dense(m) => {
                 let row = m.row(to);
@@ -62,20 +86,33 @@ impl ItemModel {
                 global_weight,
                 local,
                 local_weight,
+            } => global
+                .column_at(to, rows, folded)
+                .into_iter()
+                .zip(from)
+                .map(|(g, i)| global_weight * g + local_weight * local.weight(i, to))
+                .collect(),
+            ItemModel::WithFactors {
+                items,
+                factors,
+                factors_weight,
             } => {
-                let from: Vec<usize> = from.collect();
-                global
-                    .column_at(to, from.iter().copied())
-                    .into_iter()
-                    .zip(&from)
-                    .map(|(g, &i)| global_weight * g + local_weight * local.weight(i, to))
-                    .collect()
+                let mut column = items.column_at(to, rows, folded);
+                if *factors_weight != 0.0 {
+                    let given = factors.contributions(to, rows, folded);
+                    column
+                        .iter_mut()
+                        .zip(given)
+                        .for_each(|(c, f)| *c += factors_weight * f);
+                }
+                column
             }
         }
     }
 
     /// Adds `w` × row for each `(row, w)` to `out` (n_items long).
-    pub fn add_rows(&self, out: &mut [f32], rows: &[(u32, f32)]) {
+    /// `folded` is [`ItemModel::fold`] of `rows`.
+    pub fn add_rows(&self, out: &mut [f32], rows: &[(u32, f32)], folded: Option<&FoldedIn>) {
         match self {
             ItemModel::Dense(m) => add_weighted_rows(out, &m.weights, rows),
             ItemModel::Sparse(m) => m.add_rows(out, rows),
@@ -88,10 +125,20 @@ impl ItemModel {
                 if *global_weight != 0.0 {
                     let scaled: Vec<(u32, f32)> =
                         rows.iter().map(|&(i, w)| (i, w * global_weight)).collect();
-                    global.add_rows(out, &scaled);
+                    global.add_rows(out, &scaled, folded);
                 }
                 if *local_weight != 0.0 {
                     local.add_rows(out, rows, *local_weight);
+                }
+            }
+            ItemModel::WithFactors {
+                items,
+                factors,
+                factors_weight,
+            } => {
+                items.add_rows(out, rows, folded);
+                if *factors_weight != 0.0 {
+                    factors.add_scores(out, folded, *factors_weight);
                 }
             }
         }
@@ -111,7 +158,7 @@ impl ItemModel {
                         .into_iter()
                         .map(|i| (i, 1.0))
                         .collect();
-                    self.add_rows(row, &items);
+                    self.add_rows(row, &items, self.fold(&items).as_ref());
                 });
         });
         out

@@ -5,18 +5,24 @@
 //! too big for the memory budget, is split by its sub-layers; a sub-layer still too big gets
 //! no local model.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rayon::prelude::*;
 
 use super::data::Event;
 use super::item_model::{ItemModel, ease_matrix};
-use crate::linalg::in_pool;
+use crate::linalg::{in_pool, threads};
 use crate::memory::MemoryBudget;
+use crate::pipeline::{Cancelled, JobContext};
 
 /// Items one local model may cover: 16 MB of weights kept, 64 MB while it is solved. Bigger
 /// layers are split by their sub-layers, so a 100k-item catalogue keeps its local models
 /// within a few hundred MB (measured on `benches/scale.rs`: a 10k-item layer's EASE alone
 /// took 1.6 GB while solved).
 pub const MAX_BLOCK_ITEMS: usize = 2_000;
+
+/// What the progress of [`LocalModels::fit`] is called.
+pub const LOCAL_MODELS_STAGE: &str = "layers' item models";
 
 /// One block: a group of items and its EASE weights (row-major over the group).
 struct Block {
@@ -42,6 +48,14 @@ fn block_bytes(m: usize) -> u64 {
 }
 
 impl LocalModels {
+    /// What fitting models on `groups` holds at its peak, about: every group's weights, and
+    /// the biggest group being solved on each thread.
+    pub fn fit_bytes(groups: &[Vec<u32>]) -> u64 {
+        let kept: u64 = groups.iter().map(|g| 4 * (g.len() as u64).pow(2)).sum();
+        let biggest = groups.iter().map(Vec::len).max().unwrap_or(0);
+        kept + threads() as u64 * block_bytes(biggest)
+    }
+
     /// The groups a model is fitted on: each layer, or its sub-layers where the layer has
     /// more than [`MAX_BLOCK_ITEMS`] items or its EASE would take more than a quarter of
     /// `budget` (the others and the evaluation need the rest); groups of one item carry
@@ -84,14 +98,16 @@ impl LocalModels {
         (groups, skipped)
     }
 
-    /// EASE with `lambda` over each of `groups` (item lists), learnt from `histories`.
+    /// EASE with `lambda` over each of `groups` (item lists), learnt from `histories`;
+    /// progress is counted in groups, and a cancel stops it before the next group.
     pub fn fit(
         histories: &[Vec<Event>],
         n_items: usize,
         groups: Vec<Vec<u32>>,
         skipped_items: usize,
         lambda: f64,
-    ) -> Self {
+        job: &JobContext,
+    ) -> Result<Self, Cancelled> {
         let mut at = vec![(u32::MAX, u32::MAX); n_items];
         for (b, group) in groups.iter().enumerate() {
             for (k, &i) in group.iter().enumerate() {
@@ -112,11 +128,15 @@ impl LocalModels {
                 items
             })
             .collect();
-        let blocks = in_pool(|| {
+        let total = groups.len() as u64;
+        let done = AtomicU64::new(0);
+        job.progress(LOCAL_MODELS_STAGE, 0, total);
+        let blocks: Result<Vec<Block>, Cancelled> = in_pool(|| {
             groups
                 .into_par_iter()
                 .enumerate()
                 .map(|(b, items)| {
+                    job.check()?;
                     let m = items.len();
                     let mut gram = vec![0f32; m * m];
                     for user in &placed {
@@ -135,16 +155,21 @@ impl LocalModels {
                         // A failed factorisation leaves the block silent.
                         _ => vec![0.0; m * m],
                     };
-                    Block { items, weights }
+                    job.progress(
+                        LOCAL_MODELS_STAGE,
+                        done.fetch_add(1, Ordering::Relaxed) + 1,
+                        total,
+                    );
+                    Ok(Block { items, weights })
                 })
                 .collect()
         });
-        Self {
+        Ok(Self {
             n_items,
             at,
-            blocks,
+            blocks: blocks?,
             skipped_items,
-        }
+        })
     }
 
     pub fn n_items(&self) -> usize {
@@ -206,7 +231,8 @@ mod tests {
         let budget = MemoryBudget { bytes: 1 << 30 };
         let (groups, skipped) = LocalModels::groups(&item_layer, &[0; 10], &budget);
         assert_eq!((groups.len(), skipped), (2, 0));
-        let local = LocalModels::fit(&histories, 10, groups, skipped, 5.0);
+        let local =
+            LocalModels::fit(&histories, 10, groups, skipped, 5.0, &JobContext::silent()).unwrap();
         for layer in 0..2u32 {
             // The reference: the histories with the other layer's items removed, items
             // renumbered, and the dense EASE of that.

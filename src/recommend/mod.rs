@@ -16,12 +16,13 @@ pub use data::{Event, Interactions, RawInteraction, Weighting};
 pub use evaluate::{
     CUTOFF, Catalogue, Comparison, Evaluation, Method, Metrics, Split, Tuned, diversity, evaluate,
 };
+pub use local_models::LOCAL_MODELS_STAGE;
 pub use model::{
-    Blend, LayerStrength, Model, ModelMix, ProfileParams, RecommendParams, Recommendation,
-    UserRecommendations,
+    Blend, FACTORS_STAGE, ITEM_MODEL_STAGE, LayerStrength, Model, ModelMix, ProfileParams,
+    RecommendParams, Recommendation, UserRecommendations,
 };
 pub use project::{
-    BLEND_KEY, EVALUATION_KEY, LayerList, ProjectRecommender, RecommendError, RecommendationRow,
-    StoredEvaluation, UserLists, evaluate_project, latest_evaluation, project_blend,
-    project_free_share, project_params,
+    BLEND_KEY, EVALUATION_KEY, LayerList, ProjectRecommender, READ_STAGE, RecommendError,
+    RecommendationRow, StoredEvaluation, UserLists, evaluate_project, latest_evaluation,
+    project_blend, project_free_share, project_params,
 };

@@ -1,13 +1,16 @@
 //! Recommendations and evaluation for a project file: the latest layer run, the current
 //! vectors and every history, loaded once.
 
-use super::data::{Interactions, RawInteraction, Weighting};
-use super::evaluate::{Catalogue, Evaluation, evaluate};
+use super::data::{Event, Interactions, RawInteraction, Weighting};
+use super::evaluate::{Catalogue, Evaluation, evaluate, factors_fit};
+use super::ials::IalsParams;
 use super::item_model::dense_bytes;
 use super::model::{
     Blend, Model, ModelMix, ProfileParams, RecommendParams, Recommendation, UserRecommendations,
+    fit_bytes,
 };
 use crate::layers::{ProjectLayerError, project_vectors};
+use crate::memory::OverBudget;
 use crate::pipeline::{Cancelled, JobContext, JobError, NextStep};
 use crate::store::{ItemRow, Store, StoreError, display_name};
 
@@ -24,8 +27,14 @@ pub const LAMBDA_KEY: &str = "recommend.lambda";
 /// λ before any evaluation (the one validation chose on both shared datasets).
 pub const DEFAULT_LAMBDA: f64 = 500.0;
 
+/// What the progress of reading a project's histories and vectors is called.
+pub const READ_STAGE: &str = "reading the project";
+
 /// Meta key of the global and local item models' mix `strata evaluate` chose (JSON).
 pub const MIX_KEY: &str = "recommend.model_mix";
+
+/// Meta key of the iALS setting `strata evaluate` chose (JSON), for a mix with iALS's scores.
+pub const IALS_KEY: &str = "recommend.ials";
 
 /// Where the latest evaluation's report is kept, for the app's Quality view.
 pub const EVALUATION_KEY: &str = "evaluation.latest";
@@ -52,6 +61,12 @@ pub enum RecommendError {
     NoHistories { path: String },
     #[error("{path}: no user {user_id:?}")]
     NoUser { path: String, user_id: String },
+    #[error("{path}: {source}")]
+    OverBudget {
+        path: String,
+        #[source]
+        source: OverBudget,
+    },
     #[error(transparent)]
     Vectors(#[from] ProjectLayerError),
     #[error(transparent)]
@@ -78,6 +93,9 @@ impl JobError for RecommendError {
             }
             RecommendError::NoHistories { path } => Some(NextStep::ImportHistories {
                 project: path.into(),
+            }),
+            RecommendError::OverBudget { source, .. } => Some(NextStep::RaiseMemoryBudget {
+                needed: source.needed,
             }),
             RecommendError::Vectors(e) => e.next_step(),
             RecommendError::NoUser { .. }
@@ -228,12 +246,15 @@ impl ProjectData {
 impl ProjectRecommender {
     /// Loads the latest layer run, the vectors and all histories of `store`, and fits the
     /// model with the settings `strata evaluate` chose (or the defaults); lists weigh
-    /// histories by `profile` and hold `per_layer` items per layer.
+    /// histories by `profile` and hold `per_layer` items per layer. Reports its stages to
+    /// `job` ([`READ_STAGE`], then the fit's) and stops between them when cancelled.
     pub fn load(
         store: &Store,
         profile: ProfileParams,
         per_layer: usize,
+        job: &JobContext,
     ) -> Result<Self, RecommendError> {
+        job.progress(READ_STAGE, 0, 1);
         let lambda = store
             .meta(LAMBDA_KEY)?
             .and_then(|v| v.parse().ok())
@@ -244,6 +265,8 @@ impl ProjectRecommender {
             .unwrap_or(DEFAULT_TREND_HALF_LIFE);
         let params = project_params(store, profile, per_layer)?;
         let data = ProjectData::load(store, params.profile.weighting)?;
+        job.progress(READ_STAGE, 1, 1);
+        job.check()?;
         // Before any evaluation: the global model alone where dense EASE fits (as validation
         // chose on both shared datasets), the layers' local models added where it does not
         // (chosen on both under a budget too small for it).
@@ -260,18 +283,57 @@ impl ProjectRecommender {
                 ModelMix {
                     global: 1.0,
                     local: 1.0,
+                    factors: 0.0,
                 }
             });
+        let events = &data.interactions.events;
+        // iALS's scores where the mix has them and they are still affordable (the catalogue
+        // may have grown since the evaluation chose them).
+        let pairs: usize = events.iter().map(Vec::len).sum();
+        let ials: Option<IalsParams> = store
+            .meta(IALS_KEY)?
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .filter(|p| {
+                mix.factors != 0.0 && factors_fit(p, pairs, events.len(), data.item_layer.len())
+            });
+        let held = (data.vectors.len() * 4) as u64
+            + events
+                .iter()
+                .map(|h| (h.len() * size_of::<Event>()) as u64)
+                .sum::<u64>();
+        let what = format!(
+            "fitting the recommender of {} items and {} users",
+            data.item_layer.len(),
+            events.len()
+        );
+        let needed = held
+            + fit_bytes(
+                events,
+                mix,
+                ials.as_ref(),
+                &data.item_layer,
+                &data.item_sublayer,
+                &params.budget,
+            );
+        params
+            .budget
+            .check(what, needed)
+            .map_err(|source| RecommendError::OverBudget {
+                path: store.path().display().to_string(),
+                source,
+            })?;
         let model = Model::fit(
             &data.interactions.events,
             lambda,
             mix,
+            ials.as_ref(),
             &params.budget,
             data.vectors,
             data.dim,
             data.item_layer,
             data.item_sublayer,
-        )
+            job,
+        )?
         .with_trend(&data.interactions.events, trend_half_life_days);
         Ok(Self {
             model,
@@ -437,6 +499,10 @@ pub fn evaluate_project(
     store.set_meta(
         MIX_KEY,
         &serde_json::to_string(&evaluation.tuned.mix).unwrap_or_default(),
+    )?;
+    store.set_meta(
+        IALS_KEY,
+        &serde_json::to_string(&evaluation.tuned.ials_params()).unwrap_or_default(),
     )?;
     store.set_meta(FREE_KEY, &evaluation.tuned.free_share.to_string())?;
     store.set_meta(

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::kernels::{block_dots, layer_dots, scale_to_unit};
 use super::{Blend, Model};
+use crate::recommend::ials::FoldedIn;
 
 /// Content evidence values [`Model::recommend_all`] holds at once (16 MB).
 pub(super) const CONTENT_FLOATS: usize = 4 << 20;
@@ -88,7 +89,8 @@ impl Model {
         let candidates: Vec<u32> = (0..self.n_items as u32)
             .filter(|&i| !seen[i as usize])
             .collect();
-        let collaborative_all = self.collaborative_all(weights);
+        let collaborative_all =
+            self.collaborative_all(weights, self.item_item.fold(weights).as_ref());
         let (means, has_mean) = self.layer_means(weights);
         let mut content = layer_dots(
             &candidates,
@@ -116,10 +118,10 @@ impl Model {
 
     /// Each item's collaborative evidence before scaling: the weighted sum of the history's
     /// rows of the item–item model per unit of history weight, never below 0.
-    fn collaborative_all(&self, weights: &[(u32, f32)]) -> Vec<f32> {
+    fn collaborative_all(&self, weights: &[(u32, f32)], folded: Option<&FoldedIn>) -> Vec<f32> {
         let total_weight: f32 = weights.iter().map(|&(_, w)| w).sum();
         let mut all = vec![0f32; self.n_items];
-        self.item_item.add_rows(&mut all, weights);
+        self.item_item.add_rows(&mut all, weights, folded);
         let per_weight = total_weight.max(f32::MIN_POSITIVE);
         all.iter_mut().for_each(|v| *v = (*v / per_weight).max(0.0));
         all
@@ -159,6 +161,7 @@ impl Model {
         content: &[Option<&[f32]>],
         blend: &Blend,
         depth: usize,
+        folded: Option<&FoldedIn>,
     ) -> Evidence {
         let mut seen: Vec<u32> = weights.iter().map(|&(i, _)| i).collect();
         seen.sort_unstable();
@@ -166,7 +169,7 @@ impl Model {
         for &i in &seen {
             touched[self.item_layer[i as usize]] = true;
         }
-        let collaborative_all = self.collaborative_all(weights);
+        let collaborative_all = self.collaborative_all(weights, folded);
         let mut evidence = Evidence::with_capacity(self.content_len(weights) + 2 * depth);
         for l in (0..self.n_layers).filter(|&l| touched[l]) {
             let row = content[l];

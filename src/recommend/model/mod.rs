@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::data::Event;
+use super::ials::{FoldedIn, Ials, IalsParams, ItemFactors};
 use super::item_model::{
     ItemModel, binary_matrix, dense_bytes, ease_matrix, item_cosine, item_gram,
 };
@@ -29,6 +30,7 @@ use super::local_models::LocalModels;
 use super::neighbours::{Incidence, NEIGHBOURS, Similarity};
 use crate::linalg::in_pool;
 use crate::memory::MemoryBudget;
+use crate::pipeline::{Cancelled, JobContext};
 use evidence::{CONTENT_FLOATS, Evidence, USER_BLOCK};
 pub use params::{
     Blend, LayerStrength, ModelMix, ProfileParams, RecommendParams, Recommendation,
@@ -37,6 +39,12 @@ pub use params::{
 pub use ranking::Ranked;
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
+
+/// What the progress of [`Model::fit`]'s global item model is called.
+pub const ITEM_MODEL_STAGE: &str = "item model";
+
+/// What the progress of [`Model::fit`]'s iALS model is called.
+pub const FACTORS_STAGE: &str = "iALS model";
 
 /// The catalogue side and everything learnt from all users' histories.
 pub struct Model {
@@ -131,6 +139,7 @@ pub fn global_item_model(
 
 /// `global` mixed by `mix` with an EASE per layer (with `lambda`) of `histories`; `global`
 /// alone when the mix gives the local models no weight.
+#[allow(clippy::too_many_arguments)]
 pub fn with_local_models(
     global: ItemModel,
     mix: ModelMix,
@@ -139,52 +148,118 @@ pub fn with_local_models(
     item_layer: &[usize],
     item_sublayer: &[usize],
     budget: &MemoryBudget,
-) -> ItemModel {
+    job: &JobContext,
+) -> Result<ItemModel, Cancelled> {
     if mix.local == 0.0 {
-        return global;
+        return Ok(global);
     }
+    job.check()?;
     let (groups, skipped) = LocalModels::groups(item_layer, item_sublayer, budget);
-    ItemModel::Layered {
+    Ok(ItemModel::Layered {
         global: Box::new(global),
         global_weight: mix.global,
-        local: LocalModels::fit(histories, item_layer.len(), groups, skipped, lambda),
+        local: LocalModels::fit(histories, item_layer.len(), groups, skipped, lambda, job)?,
         local_weight: mix.local,
+    })
+}
+
+/// What [`Model::fit`] holds at its peak besides `histories` and the vectors, about: dense
+/// EASE's matrices where they fit `budget`; otherwise each item's neighbours (the candidates
+/// before the strongest are kept, and the user–item incidence both ways) and the layers' local
+/// models with `mix`; iALS's vectors with `ials`; and the content rows of one batch of users.
+pub fn fit_bytes(
+    histories: &[Vec<Event>],
+    mix: ModelMix,
+    ials: Option<&IalsParams>,
+    item_layer: &[usize],
+    item_sublayer: &[usize],
+    budget: &MemoryBudget,
+) -> u64 {
+    let n_items = item_layer.len();
+    // iALS's user and item vectors, and the item lists of both sides while it fits.
+    let interactions: u64 = histories.iter().map(|h| h.len() as u64).sum();
+    let factors = ials.map_or(0, |p| {
+        4 * ((histories.len() + n_items) * p.factors) as u64 + 8 * interactions
+    });
+    let content = (CONTENT_FLOATS * 4) as u64 + factors;
+    let dense = dense_bytes(histories.len(), n_items);
+    if budget.fits(dense) {
+        return dense + content;
+    }
+    let neighbours = 2 * 8 * (n_items * NEIGHBOURS) as u64 + 2 * 4 * interactions;
+    let local = if mix.local == 0.0 {
+        0
+    } else {
+        LocalModels::fit_bytes(&LocalModels::groups(item_layer, item_sublayer, budget).0)
+    };
+    neighbours + local + content
+}
+
+/// `model` with iALS's scores from `factors` added at `mix.factors`; `model` alone without
+/// them or their weight.
+pub fn with_factors(model: ItemModel, factors: Option<ItemFactors>, mix: ModelMix) -> ItemModel {
+    match factors {
+        Some(factors) if mix.factors != 0.0 => ItemModel::WithFactors {
+            items: Box::new(model),
+            factors,
+            factors_weight: mix.factors,
+        },
+        _ => model,
     }
 }
 
 impl Model {
     /// Learns popularity and the item–item model from `histories` (each user's training
     /// events): EASE with `lambda` where its dense matrices fit `budget`, each item's top
-    /// cosine neighbours otherwise, mixed by `mix` with the layers' own EASE models.
+    /// cosine neighbours otherwise, mixed by `mix` with the layers' own EASE models and, with
+    /// `ials`, iALS's scores. Reports its stages to `job` ([`ITEM_MODEL_STAGE`] for the global
+    /// model), and stops between them (and between the layers' models) when cancelled.
     #[allow(clippy::too_many_arguments)]
     pub fn fit(
         histories: &[Vec<Event>],
         lambda: f64,
         mix: ModelMix,
+        ials: Option<&IalsParams>,
         budget: &MemoryBudget,
         vectors: Vec<f32>,
         dim: usize,
         item_layer: Vec<usize>,
         item_sublayer: Vec<usize>,
-    ) -> Self {
+        job: &JobContext,
+    ) -> Result<Self, Cancelled> {
         let n_items = item_layer.len();
-        let item_item = with_local_models(
-            global_item_model(histories, n_items, Some(lambda), budget),
+        job.progress(ITEM_MODEL_STAGE, 0, 1);
+        let global = global_item_model(histories, n_items, Some(lambda), budget);
+        job.progress(ITEM_MODEL_STAGE, 1, 1);
+        job.check()?;
+        let local = with_local_models(
+            global,
             mix,
             histories,
             lambda,
             &item_layer,
             &item_sublayer,
             budget,
-        );
-        Self::with_item_model(
+            job,
+        )?;
+        let factors = match ials.filter(|_| mix.factors != 0.0) {
+            Some(params) => {
+                job.progress(FACTORS_STAGE, 0, 1);
+                let model = Ials::fit(histories, n_items, params, job)?;
+                job.progress(FACTORS_STAGE, 1, 1);
+                Some(model.into_item_factors(params))
+            }
+            None => None,
+        };
+        let item_item = with_factors(local, factors, mix);
+        Ok(Self::with_item_model(
             histories,
             item_item,
             vectors,
             dim,
             item_layer,
             item_sublayer,
-        )
+        ))
     }
 
     /// As [`Model::fit`], with the item–item matrix (n_items × n_items, row i for item i)
@@ -231,14 +306,24 @@ impl Model {
         self
     }
 
-    /// Sets the weights of the global and local item models (a model without local ones keeps
-    /// its global model as it is).
+    /// Sets the weights of the global and local item models and of iALS's scores (a model
+    /// without local ones keeps its global model as it is; one without iALS's, without).
     pub(crate) fn set_mix(&mut self, mix: ModelMix) {
+        let mut model = &mut self.item_item;
+        if let ItemModel::WithFactors {
+            items,
+            factors_weight,
+            ..
+        } = model
+        {
+            *factors_weight = mix.factors;
+            model = items;
+        }
         if let ItemModel::Layered {
             global_weight,
             local_weight,
             ..
-        } = &mut self.item_item
+        } = model
         {
             (*global_weight, *local_weight) = (mix.global, mix.local);
         }
@@ -267,16 +352,21 @@ impl Model {
         content: &[Option<&[f32]>],
     ) -> UserRecommendations {
         let depth = params.per_layer.max(params.list_len);
-        let evidence = self.list_evidence(weights, content, &params.blend, depth);
-        self.lists(weights, params, &evidence)
+        // iALS's fold-in of the history (where its scores are in the mix), once for the
+        // evidence and the reasons.
+        let folded = self.item_item.fold(weights);
+        let evidence = self.list_evidence(weights, content, &params.blend, depth, folded.as_ref());
+        self.lists(weights, params, &evidence, folded.as_ref())
     }
 
-    /// A user's lists from the evidence of their candidates.
+    /// A user's lists from the evidence of their candidates; `folded` is the item model's
+    /// [`ItemModel::fold`] of the history, for the reasons.
     fn lists(
         &self,
         weights: &[(u32, f32)],
         params: &RecommendParams,
         evidence: &Evidence,
+        folded: Option<&FoldedIn>,
     ) -> UserRecommendations {
         let layers = self.strengths(weights);
         let scores = evidence.scores(&params.blend);
@@ -292,7 +382,7 @@ impl Model {
             reasons
                 .borrow_mut()
                 .entry(item)
-                .or_insert_with(|| self.recommendation(item, score, weights, &params.blend))
+                .or_insert_with(|| self.recommendation(item, score, weights, &params.blend, folded))
                 .clone()
         };
         let per_layer = layers
@@ -397,12 +487,15 @@ mod tests {
             &histories,
             10.0,
             ModelMix::default(),
+            None,
             &MemoryBudget { bytes: 1 << 30 },
             vectors,
             dim,
             item_layer,
             vec![0; 12],
+            &JobContext::silent(),
         )
+        .unwrap()
     }
 
     #[test]
@@ -473,7 +566,7 @@ mod tests {
     /// 90 items in 6 layers of 15 (vectors near one of 6 axes), the sparse global model and
     /// the local ones (the budget is too small for dense EASE), 40 users in one layer, a few in
     /// two.
-    fn sparse_model() -> (Model, Vec<Vec<Event>>) {
+    fn sparse_model(factors: f32) -> (Model, Vec<Vec<Event>>) {
         let (n, dim, layers) = (90usize, 6usize, 6usize);
         let mut vectors = Vec::new();
         let mut item_layer = Vec::new();
@@ -509,25 +602,33 @@ mod tests {
             ModelMix {
                 global: 1.0,
                 local: 0.5,
+                factors,
             },
+            Some(&IalsParams {
+                factors: 4,
+                regularization: 0.05,
+                unobserved: 0.2,
+                epochs: 3,
+            }),
             &MemoryBudget { bytes: 4096 },
             vectors,
             dim,
             item_layer,
             item_sublayer,
-        );
-        assert!(matches!(model.item_item, ItemModel::Layered { .. }));
+            &JobContext::silent(),
+        )
+        .unwrap();
+        if factors == 0.0 {
+            assert!(matches!(model.item_item, ItemModel::Layered { .. }));
+        } else {
+            assert!(matches!(model.item_item, ItemModel::WithFactors { .. }));
+        }
         (model, histories)
     }
 
-    /// Issue 15: a user's lists score only the candidates that can reach them (their layers'
-    /// items, what the item model reaches, the popular head), and are the lists every
-    /// candidate's evidence gives, whatever the blend (popularity weighted, unweighted or
-    /// negative), alone and in a batch.
-    #[test]
-    fn lists_from_the_reachable_candidates_equal_lists_from_every_candidate() {
-        let (model, histories) = sparse_model();
-        for blend in [
+    /// The blends the candidates test tries: popularity weighted, unweighted, negative, alone.
+    fn blends() -> Vec<Blend> {
+        vec![
             Blend::default(),
             Blend {
                 content: 0.25,
@@ -556,21 +657,36 @@ mod tests {
                 collaborative: 0.0,
                 popularity: -1.0,
             },
-        ] {
-            let params = RecommendParams {
-                blend,
-                per_layer: 4,
-                list_len: 8,
-                ..RecommendParams::default()
-            };
-            let batch = model.recommend_all(&histories, &params);
-            for (events, from_batch) in histories.iter().zip(&batch) {
-                let weights = model.weights(events, &params.profile);
-                let every = model.lists(&weights, &params, &model.evidence(&weights));
-                let alone = model.recommend(events, &params);
-                assert_eq!(alone, every, "{blend:?} {events:?}");
-                assert_eq!(from_batch, &alone, "{blend:?} {events:?}");
-                assert_eq!(every.merged.len(), 8);
+        ]
+    }
+
+    /// Issue 15: a user's lists score only the candidates that can reach them (their layers'
+    /// items, what the item model reaches, the popular head), and are the lists every
+    /// candidate's evidence gives, whatever the blend and with iALS's scores in the mix or not,
+    /// alone and in a batch.
+    #[test]
+    fn lists_from_the_reachable_candidates_equal_lists_from_every_candidate() {
+        // iALS's scores in the mix or not: they reach most items, some below 0 (counted 0).
+        for factors in [0.0, 1.0] {
+            let (model, histories) = sparse_model(factors);
+            for blend in blends() {
+                let params = RecommendParams {
+                    blend,
+                    per_layer: 4,
+                    list_len: 8,
+                    ..RecommendParams::default()
+                };
+                let batch = model.recommend_all(&histories, &params);
+                for (events, from_batch) in histories.iter().zip(&batch) {
+                    let weights = model.weights(events, &params.profile);
+                    let folded = model.item_item.fold(&weights);
+                    let evidence = model.evidence(&weights);
+                    let every = model.lists(&weights, &params, &evidence, folded.as_ref());
+                    let alone = model.recommend(events, &params);
+                    assert_eq!(alone, every, "{factors} {blend:?} {events:?}");
+                    assert_eq!(from_batch, &alone, "{factors} {blend:?} {events:?}");
+                    assert_eq!(every.merged.len(), 8);
+                }
             }
         }
     }
@@ -647,7 +763,8 @@ mod tests {
             item_cosine(gram.clone(), 6),
         ] {
             for to in 0..6 {
-                let column = item_model.column_at(to, 0..6);
+                let rows: Vec<(u32, f32)> = (0..6).map(|i| (i, 1.0)).collect();
+                let column = item_model.column_at(to, &rows, None);
                 for (from, value) in column.into_iter().enumerate() {
                     let ItemModel::Dense(dense) = &item_model else {
                         unreachable!("both models are dense")

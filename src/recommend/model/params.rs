@@ -47,13 +47,15 @@ impl Default for Blend {
 }
 
 /// How the collaborative evidence mixes the global item model (EASE, or each item's top
-/// neighbours) with the layers' local EASE models ([`crate::recommend`]'s `local_models`).
-/// Each user's collaborative evidence is scaled to 0..=1 after mixing, so only the ratio counts.
+/// neighbours) with the layers' local EASE models ([`crate::recommend`]'s `local_models`) and
+/// iALS's scores (its item vectors, each history folded in). Each user's collaborative
+/// evidence is scaled to 0..=1 after mixing, so only the ratios count.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModelMix {
     pub global: f32,
     pub local: f32,
+    pub factors: f32,
 }
 
 impl Default for ModelMix {
@@ -62,6 +64,7 @@ impl Default for ModelMix {
         Self {
             global: 1.0,
             local: 0.0,
+            factors: 0.0,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::kernels::history_dots;
 use super::{Blend, Model, Recommendation};
+use crate::recommend::ials::FoldedIn;
 
 impl Model {
     pub(super) fn recommendation(
@@ -11,6 +12,7 @@ impl Model {
         score: f32,
         weights: &[(u32, f32)],
         blend: &Blend,
+        folded: Option<&FoldedIn>,
     ) -> Recommendation {
         let layer = self.item_layer[item as usize];
         let similarities = history_dots(
@@ -21,9 +23,7 @@ impl Model {
             layer,
             self.vector(item as usize),
         );
-        let collaborative = self
-            .item_item
-            .column_at(item as usize, weights.iter().map(|&(i, _)| i as usize));
+        let collaborative = self.item_item.column_at(item as usize, weights, folded);
         let reason = weights
             .iter()
             .zip(similarities)
