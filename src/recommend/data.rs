@@ -14,6 +14,18 @@ pub struct Event {
     pub value: f32,
 }
 
+#[cfg(test)]
+impl Event {
+    /// One interaction with `item` at time 0, value 1: the tests' histories.
+    pub fn bought(item: u32) -> Self {
+        Self {
+            item,
+            ts: 0,
+            value: 1.0,
+        }
+    }
+}
+
 /// The distinct items of `events`, sorted.
 pub fn distinct_items(events: &[Event]) -> Vec<u32> {
     let mut items: Vec<u32> = events.iter().map(|e| e.item).collect();

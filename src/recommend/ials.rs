@@ -340,19 +340,16 @@ impl ItemFactors {
 mod tests {
     use super::*;
 
-    fn e(item: u32) -> Event {
-        Event {
-            item,
-            ts: 0,
-            value: 1.0,
-        }
-    }
-
     /// 30 users over 12 items, a 4-factor model of them, their distinct items, and their
     /// vectors redone from the final item vectors (the last step was the items').
     fn thirty_users() -> (IalsParams, Ials, Vec<Vec<u32>>, Vec<f32>) {
         let histories: Vec<Vec<Event>> = (0..30u32)
-            .map(|u| (0..12).filter(|i| (u * 7 + i * 3) % 5 < 2).map(e).collect())
+            .map(|u| {
+                (0..12)
+                    .filter(|i| (u * 7 + i * 3) % 5 < 2)
+                    .map(Event::bought)
+                    .collect()
+            })
             .collect();
         let params = IalsParams {
             factors: 4,
@@ -404,7 +401,7 @@ mod tests {
                 let base = (u % 2) * 10;
                 (0..10)
                     .filter(|i| (u / 2 + i) % 3 != 0)
-                    .map(|i| e(base + i))
+                    .map(|i| Event::bought(base + i))
                     .collect()
             })
             .collect();

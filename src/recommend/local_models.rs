@@ -208,14 +208,6 @@ mod tests {
     use super::*;
     use crate::recommend::item_model::{binary_matrix, item_gram};
 
-    fn e(item: u32) -> Event {
-        Event {
-            item,
-            ts: 0,
-            value: 1.0,
-        }
-    }
-
     #[test]
     fn a_layers_ease_equals_dense_ease_on_the_layers_columns_issue_15() {
         // 30 users over 10 items; layer 0 = even items, layer 1 = odd items.
@@ -223,7 +215,7 @@ mod tests {
             .map(|u| {
                 (0..10u32)
                     .filter(|i| (u * 3 + i * 7) % 4 < 2)
-                    .map(e)
+                    .map(Event::bought)
                     .collect()
             })
             .collect();
@@ -242,7 +234,7 @@ mod tests {
                 .map(|h| {
                     h.iter()
                         .filter_map(|ev| items.iter().position(|&i| i == ev.item))
-                        .map(|p| e(p as u32))
+                        .map(|p| Event::bought(p as u32))
                         .collect()
                 })
                 .collect();

@@ -180,21 +180,13 @@ fn keep_strongest(row: &mut Vec<(u32, f32)>, k: usize) {
 mod tests {
     use super::*;
 
-    fn e(item: u32) -> Event {
-        Event {
-            item,
-            ts: 0,
-            value: 1.0,
-        }
-    }
-
     /// 40 users over 12 items, overlapping windows with repeats, seeded by arithmetic.
     fn histories() -> Vec<Vec<Event>> {
         (0..40u32)
             .map(|u| {
                 (0..12u32)
                     .filter(|i| (u * 7 + i * 3) % 5 < 2 || (u + i) % 11 == 0)
-                    .flat_map(|i| [e(i), e(i)])
+                    .flat_map(|i| [Event::bought(i), Event::bought(i)])
                     .collect()
             })
             .collect()
@@ -275,7 +267,11 @@ mod tests {
 
     #[test]
     fn rows_add_into_scores_and_missing_entries_are_zero() {
-        let histories = vec![vec![e(0), e(1)], vec![e(1), e(2)], vec![e(3)]];
+        let histories = vec![
+            vec![Event::bought(0), Event::bought(1)],
+            vec![Event::bought(1), Event::bought(2)],
+            vec![Event::bought(3)],
+        ];
         let model = Incidence::new(&histories, 4).neighbours(Similarity::Cosine, 10);
         assert_eq!(model.row(3).0, &[] as &[u32], "item 3 shares no user");
         assert_eq!(model.weight(0, 2), 0.0);
