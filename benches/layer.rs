@@ -159,6 +159,9 @@ fn main() {
         sweep_rows: arg("--sweep-rows")
             .and_then(|v| v.parse().ok())
             .unwrap_or(strata::layers::SWEEP_ROWS),
+        // The peer's work: one k-means run per k, the highest silhouette.
+        restarts: 1,
+        k_tolerance: 0.0,
     };
     for (name, vectors, texts) in sets {
         let n = vectors.len() / 384;

@@ -155,9 +155,14 @@ impl Count {
 pub struct LayerArgs {
     #[command(flatten)]
     pub project: ProjectArg,
-    /// Number of layers, or `auto`: the best mean silhouette over k_min..=k_max.
+    /// Number of layers, or `auto`: the fewest layers whose mean silhouette is within
+    /// --k-tolerance of the best over k_min..=k_max.
     #[arg(long, default_value = "auto")]
     pub k: Count,
+    /// How close to the best silhouette an automatic k must come, as a share of it (0: the
+    /// highest silhouette, however many layers that takes).
+    #[arg(long, default_value_t = strata::layers::K_TOLERANCE)]
+    pub k_tolerance: f64,
     /// Smallest k tried by `--k auto`.
     #[arg(long, default_value_t = 4)]
     pub k_min: usize,

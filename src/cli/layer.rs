@@ -31,6 +31,7 @@ pub fn run(args: LayerArgs) -> anyhow::Result<()> {
         k_max: args.k_max,
         sub: args.sub.fixed(),
         seed: args.seed,
+        k_tolerance: args.k_tolerance,
         ..LayerParams::default()
     };
     let (run_id, run) =

@@ -7,6 +7,8 @@
 //! three seeds for stability). Same algorithm as scikit-learn's (`n_init=1`): k-means++ with
 //! 2 + ln k local trials, relative tolerance 1e-4 of the mean feature variance, at most 300
 //! iterations, empty clusters refilled with the points farthest from their centre.
+//! [`best_of`] adds scikit-learn's classic `n_init`: several seeded runs, the least inertia
+//! kept (one run lands in a poor local optimum often enough to hide a planted family).
 
 use multiversion::multiversion;
 use rand::{Rng, SeedableRng};
@@ -122,6 +124,40 @@ pub fn kmeans_to(x: &[f32], d: usize, k: usize, seed: u64, loose: f64) -> KMeans
         0,
         loose * TOLERANCE * mean_variance(x, d),
     )
+}
+
+/// Lloyd iterations on all of `x` from `centres` (k × d): a fit warm-started from another
+/// (a sample's, or the last run's).
+pub fn kmeans_from(x: &[f32], d: usize, centres: Vec<f32>) -> KMeansFit {
+    let x_norms = row_norms(x, d);
+    let k = centres.len() / d.max(1);
+    lloyd(
+        x,
+        &x_norms,
+        d,
+        k,
+        centres,
+        0,
+        TOLERANCE * mean_variance(x, d),
+    )
+}
+
+/// The seed of restart `r` of a run seeded `seed`; restart 0 is the run itself.
+pub fn restart_seed(seed: u64, r: usize) -> u64 {
+    seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The least-inertia fit of `restarts` (at least 1) runs of [`kmeans_to`], seeded
+/// [`restart_seed`]`(seed, 0..restarts)`; ties go to the earlier run.
+pub fn best_of(x: &[f32], d: usize, k: usize, seed: u64, restarts: usize, loose: f64) -> KMeansFit {
+    let mut best = kmeans_to(x, d, k, seed, loose);
+    for r in 1..restarts {
+        let fit = kmeans_to(x, d, k, restart_seed(seed, r), loose);
+        if fit.inertia < best.inertia {
+            best = fit;
+        }
+    }
+    best
 }
 
 /// Carries a fit made by [`kmeans_to`] on to the usual tolerance.
@@ -388,6 +424,21 @@ mod tests {
             assert_eq!(refined.iterations, plain.iterations, "k = {k}");
         }
         assert!(cut_short > 0, "the loose tolerance never stopped early");
+    }
+
+    #[test]
+    fn the_best_of_restarts_has_the_least_inertia_and_one_restart_is_the_plain_fit() {
+        let (x, _) = blobs(60);
+        let plain = kmeans(&x, 5, 7, 11);
+        let one = best_of(&x, 5, 7, 11, 1, 1.0);
+        assert_eq!(one.labels, plain.labels);
+        assert_eq!(one.centroids, plain.centroids);
+        let best = best_of(&x, 5, 7, 11, 6, 1.0);
+        for r in 0..6 {
+            let fit = kmeans(&x, 5, 7, restart_seed(11, r));
+            assert!(best.inertia <= fit.inertia, "restart {r}");
+        }
+        assert_eq!(best.labels, best_of(&x, 5, 7, 11, 6, 1.0).labels);
     }
 
     #[test]
