@@ -56,6 +56,7 @@ fn synthetic(n: usize) -> MapData {
                 item_id: format!("I{i}"),
                 title: format!("item {i} of layer {l}"),
                 layer: l as i64 + 1,
+                layer_index: l,
                 layer_name: String::new(),
                 sublayer: s as i64 + 1,
                 sublayer_name: String::new(),
@@ -66,6 +67,7 @@ fn synthetic(n: usize) -> MapData {
         .collect();
     let legend = (0..layers)
         .map(|l| LegendLayer {
+            number: l + 1,
             name: format!("layer {l}"),
             size: sizes[l].iter().sum(),
             colour: layer_colour(l),

@@ -232,7 +232,12 @@ fn the_map_shows_the_layers_and_search_highlights_matches() {
     let first = &run.layers[0];
     step_until(
         &mut harness,
-        &format!("{} ({})", display_name(&first.name), first.size),
+        &format!(
+            "{}. {} ({})",
+            first.id + 1,
+            display_name(&first.name),
+            first.size
+        ),
     );
     harness.get_by_label_contains(&format!("{} items · PCA axes keep", items.len()));
     // The raster is drawn on its own thread: step rather than wait for the UI to settle.
@@ -249,7 +254,12 @@ fn the_map_shows_the_layers_and_search_highlights_matches() {
     step_until(&mut harness, &format!("{gardening} matching"));
     // Hiding a layer is a click on its legend entry.
     harness
-        .get_by_label(&format!("{} ({})", display_name(&first.name), first.size))
+        .get_by_label(&format!(
+            "{}. {} ({})",
+            first.id + 1,
+            display_name(&first.name),
+            first.size
+        ))
         .click();
     harness.step();
 }
@@ -290,7 +300,8 @@ fn the_pipeline_embeds_and_layers_and_the_map_follows() {
     step_until(
         &mut harness,
         &format!(
-            "{} ({})",
+            "{}. {} ({})",
+            first.id + 1,
             strata::store::display_name(&first.name),
             first.size
         ),
@@ -598,4 +609,79 @@ fn the_wizard_recognises_a_two_file_export_and_asks_for_its_other_half() {
     step_until(&mut harness, "3 interactions");
     harness.get_by_label_contains("recognised as a Taobao/Tmall item report (宝贝报表)");
     harness.get_by_label_contains("closed trade (交易关闭)");
+}
+
+/// Issue 16: new items imported into a layered project get "Update layers" offered; the update
+/// keeps the layers, and the Quality view says what changed and shows the sizes across runs.
+#[test]
+fn importing_into_a_layered_project_offers_an_update_and_reports_it_issue_16() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(data("planted_topics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let (first, second) = rows.split_at(48);
+    let write = |name: &str, rows: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+        path
+    };
+    let (first, second) = (write("first.csv", first), write("second.csv", second));
+    let project = dir.path().join("living.strata");
+    let mut store = strata::store::Store::open(&project).unwrap();
+    common::import(&mut store, strata::import::ImportKind::Items, first).unwrap();
+    common::layered(&mut store);
+    let before = store.latest_layer_run().unwrap().unwrap();
+    drop(store);
+
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 900.0))
+        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+    harness.run();
+    harness.get_by_label("LSA (no model, weaker)").click();
+    harness.run();
+    harness.get_by_label("Items (catalogue)").click();
+    harness.run();
+    harness.get_by_label("File to import").focus();
+    harness.run();
+    harness
+        .get_by_label("File to import")
+        .type_text(second.to_str().unwrap());
+    step_until_contains(&mut harness, "Preview of second.csv");
+    harness
+        .get_by_role_and_label(Role::Button, "Start import")
+        .click();
+    step_until_contains(&mut harness, "12 new item(s) are not in the layers yet");
+    harness.get_by_label("Update the layers now").click();
+    step_until_contains(&mut harness, "Layers updated in");
+    // The offer is gone once the layers hold the new items.
+    assert!(
+        harness
+            .query_all_by_label_contains("are not in the layers yet")
+            .next()
+            .is_none()
+    );
+
+    let store = strata::store::Store::open(&project).unwrap();
+    let after = store.latest_layer_run().unwrap().unwrap();
+    assert_eq!(after.run.updated_from, Some(before.run_id));
+    assert_eq!(after.run.layers.len(), before.run.layers.len());
+    assert_eq!(store.items_outside_latest_run().unwrap(), Some(0));
+    drop(store);
+
+    harness.get_by_label("Quality").click();
+    step_until_contains(
+        &mut harness,
+        &format!("What changed since layer run {}", before.run_id),
+    );
+    // The report in the view, besides the finished job's own line.
+    assert!(
+        harness
+            .query_all_by_label_contains("kept their layer")
+            .count()
+            >= 2
+    );
+    harness.get_by_label("No layer was born, split, merged or lost.");
+    harness.get_by_label("Layer sizes across runs");
+    harness.get_by_label(&format!("run {}", after.run_id));
 }

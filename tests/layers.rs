@@ -123,7 +123,7 @@ fn online_retail_christmas_layer_is_named_christmas() {
     let latest = store.latest_layer_run().unwrap().unwrap();
     assert_eq!(latest.run_id, run_id);
     assert_eq!(latest.run.k, run.k);
-    assert_eq!(store.item_layer_rows(run_id).unwrap().len(), items.len());
+    assert_eq!(store.item_layer_rows(&latest).unwrap().len(), items.len());
 }
 
 #[test]
@@ -315,7 +315,15 @@ fn cli_layer_table_and_csv_export() {
     assert!(out.status.success());
     let store = Store::open(&project).unwrap();
     assert!(store.latest_layer_run().unwrap().is_none());
-    assert!(store.item_layer_rows(1).unwrap().is_empty());
+    let conn = rusqlite::Connection::open(&project).unwrap();
+    let placed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM item_layers WHERE run_id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(placed, 0, "the run's items went with it");
     let out = strata(&["layer", "--project", p, "--delete", "1"]);
     assert_eq!(out.status.code(), Some(1));
 }

@@ -178,6 +178,14 @@ pub struct LayerArgs {
     /// Print the run as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Update the latest run to the items imported since instead of building from scratch:
+    /// old items keep their layer, new ones go to their nearest layer and sub-layer.
+    #[arg(long, conflicts_with_all = ["list", "delete", "diff", "k", "sub", "seed", "k_min", "k_max", "k_tolerance"])]
+    pub update: bool,
+    /// What changed from stored run RUN_A to RUN_B (items added, moved, layers born, split or
+    /// merged), instead of making a run.
+    #[arg(long, num_args = 2, value_names = ["RUN_A", "RUN_B"], conflicts_with_all = ["list", "delete"])]
+    pub diff: Option<Vec<i64>>,
     /// List the stored layer runs instead of making one.
     #[arg(long, conflicts_with = "delete")]
     pub list: bool,

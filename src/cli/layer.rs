@@ -1,6 +1,9 @@
-//! `strata layer`: a new layer run (printed as a table or `--json`), or the stored runs.
+//! `strata layer`: a new layer run, built or updated (printed as a table or `--json`, with
+//! what changed since the run before), the stored runs, or what changed between two.
 
-use strata::layers::{LayerParams, layer_project};
+use strata::layers::{
+    LayerChanges, LayerParams, LayerRun, layer_changes, layer_project, update_project_layers,
+};
 use strata::store::{Store, display_name};
 
 use super::progress::with_progress;
@@ -25,6 +28,21 @@ pub fn run(args: LayerArgs) -> anyhow::Result<()> {
         println!("deleted layer run {run_id}");
         return Ok(());
     }
+    if let Some([from, to]) = args.diff.as_deref() {
+        let changes = layer_changes(&store, *from, *to).map_err(with_advice)?;
+        if args.json {
+            println!("{}", serde_json::to_string(&changes)?);
+        } else {
+            print_changes(&changes);
+        }
+        return Ok(());
+    }
+    let before = store.latest_layer_run_id()?;
+    if args.update {
+        let (run_id, run) =
+            with_progress(|job| update_project_layers(&mut store, job)).map_err(with_advice)?;
+        return report(&store, &args, &run.params, before, run_id, &run);
+    }
     let params = LayerParams {
         k: args.k.fixed(),
         k_min: args.k_min,
@@ -36,6 +54,24 @@ pub fn run(args: LayerArgs) -> anyhow::Result<()> {
     };
     let (run_id, run) =
         with_progress(|job| layer_project(&mut store, &params, job)).map_err(with_advice)?;
+    report(&store, &args, &params, before, run_id, &run)
+}
+
+fn print_changes(changes: &LayerChanges) {
+    for line in changes.describe() {
+        println!("{line}");
+    }
+}
+
+/// Prints run `run_id` and what changed since run `before`.
+fn report(
+    store: &Store,
+    args: &LayerArgs,
+    params: &LayerParams,
+    before: Option<i64>,
+    run_id: i64,
+    run: &LayerRun,
+) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&run.summary(run_id))?);
         return Ok(());
@@ -56,10 +92,11 @@ pub fn run(args: LayerArgs) -> anyhow::Result<()> {
         "{:>5}  {:>4}  {:>6}  {:>10}  name",
         "layer", "subs", "size", "silhouette"
     );
-    for (i, layer) in run.layers.iter().enumerate() {
+    for layer in &run.layers {
+        let number = layer.id + 1;
         println!(
             "{:>5}  {:>4}  {:>6}  {:>10}  {}",
-            i + 1,
+            number,
             layer.sublayers.len(),
             layer.size,
             fmt(layer.silhouette),
@@ -70,7 +107,7 @@ pub fn run(args: LayerArgs) -> anyhow::Result<()> {
                 println!(
                     "{:>5}  {:>4}  {:>6}  {:>10}    {}",
                     "",
-                    format!("{}.{}", i + 1, j + 1),
+                    format!("{number}.{}", j + 1),
                     sub.size,
                     fmt(sub.silhouette),
                     display_name(&sub.name)
@@ -82,10 +119,10 @@ pub fn run(args: LayerArgs) -> anyhow::Result<()> {
     println!(
         "k = {} ({}), silhouette {}, Davies-Bouldin {}, Calinski-Harabasz {}, stability (ARI, 3 seeds) {}",
         run.k,
-        if params.k.is_some() {
-            "fixed"
-        } else {
-            "chosen by silhouette"
+        match (run.updated_from, params.k) {
+            (Some(from), _) => format!("kept from layer run {from}"),
+            (None, Some(_)) => "fixed".to_owned(),
+            (None, None) => "chosen by silhouette".to_owned(),
         },
         fmt(q.silhouette),
         fmt(q.davies_bouldin),
@@ -101,5 +138,10 @@ pub fn run(args: LayerArgs) -> anyhow::Result<()> {
         run.layers.first().map_or(0, |l| l.centroid.len())
     );
     println!("stored as layer run {run_id} ({:.2} s)", run.seconds);
+    if let Some(before) = before {
+        println!();
+        println!("changes since layer run {before}:");
+        print_changes(&layer_changes(store, before, run_id)?);
+    }
     Ok(())
 }

@@ -53,7 +53,7 @@ fn latest_run(store: &Store) -> Result<StoredLayerRun, ProjectExportError> {
 /// `item_id,title,layer,layer_name,sublayer,sublayer_name,x,y`. Returns the rows written.
 pub fn write_item_layers(store: &Store, out: &Path, bom: bool) -> Result<u64, ProjectExportError> {
     let latest = latest_run(store)?;
-    let rows = store.item_layer_rows(latest.run_id)?;
+    let rows = store.item_layer_rows(&latest)?;
     let header = [
         "item_id",
         "title",
@@ -93,9 +93,10 @@ pub fn write_layer_list(store: &Store, out: &Path, bom: bool) -> Result<u64, Pro
         silhouette: Option<f64>,
     }
     let mut rows = Vec::new();
-    for (l, layer) in run.layers.iter().enumerate() {
+    for layer in &run.layers {
+        let number = layer.id as i64 + 1;
         rows.push(Row {
-            layer: l as i64 + 1,
+            layer: number,
             sublayer: None,
             name: display_name(&layer.name),
             size: layer.size,
@@ -103,7 +104,7 @@ pub fn write_layer_list(store: &Store, out: &Path, bom: bool) -> Result<u64, Pro
         });
         for (s, sub) in layer.sublayers.iter().enumerate() {
             rows.push(Row {
-                layer: l as i64 + 1,
+                layer: number,
                 sublayer: Some(s as i64 + 1),
                 name: display_name(&sub.name),
                 size: sub.size,

@@ -161,6 +161,12 @@ impl StrataApp {
                 self.start_job(ctx, |ctx, path| RunningJob::embed(ctx, path, model, anyway));
             }
             Command::StartLayers => self.start_job(ctx, RunningJob::layers),
+            Command::UpdateLayers { rebuild } => {
+                let model = self.settings.model.clone();
+                self.start_job(ctx, |ctx, path| {
+                    RunningJob::update_layers(ctx, path, model, rebuild)
+                });
+            }
             Command::StartEvaluate => {
                 let profile = self.settings.profile();
                 self.start_job(ctx, |ctx, path| RunningJob::evaluate(ctx, path, profile));
@@ -444,8 +450,10 @@ impl StrataApp {
             }
         };
         match outcome {
-            JobOutcome::Import(report, info) => {
+            JobOutcome::Import(report, info, outside_layers) => {
                 self.runtime.status = Some(format!("Imported {}", report.files.join(", ")));
+                // New items in a layered project: updating the layers is the next step.
+                self.pipeline_panel.update_offer = outside_layers.filter(|&n| n > 0);
                 self.import_panel.report = Some(report);
                 self.import_panel.report_logged_at = None;
                 if let Some(project) = &mut self.runtime.project {
@@ -457,7 +465,10 @@ impl StrataApp {
             JobOutcome::Said(said) => {
                 match kind {
                     // A new layer run: its map, recommender and quality are read again.
-                    JobKind::Layers => self.invalidate(true, true, true),
+                    JobKind::Layers => {
+                        self.pipeline_panel.update_offer = None;
+                        self.invalidate(true, true, true);
+                    }
                     // New settings for the lists, and a new report.
                     JobKind::Evaluate => self.invalidate(false, true, true),
                     _ => {}

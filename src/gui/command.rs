@@ -56,6 +56,9 @@ pub enum Command {
     StartEmbed { model: ModelChoice, anyway: bool },
     /// Split the open project's catalogue into layers, on a background thread.
     StartLayers,
+    /// Bring the open project's layers up to its new items (embedding them first) on a
+    /// background thread: updated, or with `rebuild` made again from scratch.
+    UpdateLayers { rebuild: bool },
     /// Evaluate the open project's recommendations against the baselines.
     StartEvaluate,
     /// Ask where to save an export, then write it on a background thread.

@@ -14,7 +14,7 @@ use crate::demo::{DemoSummary, build_demo};
 use crate::embed::{EmbedWarning, choose_embedder, embed_project, item_text};
 use crate::export::{write_item_layers, write_layer_list, write_recommendations};
 use crate::import::{ImportKind, ImportReport, ImportRequest, run_import};
-use crate::layers::{LayerParams, layer_project};
+use crate::layers::{LayerParams, layer_changes, layer_project, update_project_layers};
 use crate::map::MapData;
 use crate::pipeline::{Cancelled, JobContext, JobError, StepError};
 use crate::recommend::{
@@ -66,8 +66,9 @@ impl JobKind {
 
 /// What a finished job produced.
 pub enum JobOutcome {
-    /// The report and the project's new counts.
-    Import(ImportReport, ProjectInfo),
+    /// The report, the project's new counts, and how many items the latest layer run does
+    /// not hold (`None` without layers): an update of the layers is offered for them.
+    Import(ImportReport, ProjectInfo, Option<u64>),
     /// A pipeline step or an export: what it did, in a sentence.
     Said(String),
     /// The model does not read the catalogue's language: nothing was embedded; the user
@@ -110,7 +111,8 @@ impl RunningJob {
             let report = run_import(&mut store, &request, job)?;
             // Counted here, off the UI thread.
             let info = store.info()?;
-            Ok(JobOutcome::Import(report, info))
+            let outside_layers = store.items_outside_latest_run()?;
+            Ok(JobOutcome::Import(report, info, outside_layers))
         })
     }
 
@@ -127,34 +129,58 @@ impl RunningJob {
         let title = "Embedding the items".to_owned();
         Self::spawn(JobKind::Embed, ctx, "strata-embed", title, move |job| {
             let mut store = Store::open(&project)?;
-            let texts: Vec<String> = store.items()?.iter().map(item_text).collect();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let choice = choose_embedder(&model.request(), &refs)?;
-            for warning in &choice.warnings {
-                if let EmbedWarning::UnknownTokens { share, model } = warning
-                    && !anyway
-                {
-                    return Ok(JobOutcome::UnknownLanguage {
-                        share: *share,
-                        model: model.clone(),
-                    });
-                }
-            }
-            let summary = embed_project(&mut store, choice.embedder.as_embedder(), 32, job)?;
-            let fallback = if summary.fallback {
-                " (the LSA fallback: no sentence-transformer was found)"
-            } else {
-                ""
-            };
-            Ok(JobOutcome::Said(format!(
-                "Embedded {} items with {}{fallback}: {} new, {} from the cache, {:.1} s",
-                summary.items,
-                summary.model_name,
-                summary.embedded,
-                summary.from_cache,
-                summary.seconds
-            )))
+            Ok(match embed_items(&mut store, &model, anyway, job)? {
+                Embedded::Done(said) => JobOutcome::Said(said),
+                Embedded::UnknownLanguage(outcome) => *outcome,
+            })
         })
+    }
+
+    /// Brings the layers of the project at `project` up to its new items on the thread
+    /// `strata-layer-update`: the items not embedded yet are embedded with `model` (the others
+    /// come from the cache), then the layers are updated (see [`update_project_layers`]) or,
+    /// with `rebuild`, made again from scratch; says what changed since the last run.
+    pub fn update_layers(
+        ctx: &egui::Context,
+        project: PathBuf,
+        model: ModelChoice,
+        rebuild: bool,
+    ) -> std::io::Result<Self> {
+        let title = if rebuild {
+            "Rebuilding the layers"
+        } else {
+            "Updating the layers"
+        };
+        Self::spawn(
+            JobKind::Layers,
+            ctx,
+            "strata-layer-update",
+            title.to_owned(),
+            move |job| {
+                let mut store = Store::open(&project)?;
+                let embedded = match embed_items(&mut store, &model, false, job)? {
+                    Embedded::Done(said) => said,
+                    Embedded::UnknownLanguage(outcome) => return Ok(*outcome),
+                };
+                let (run_id, run) = if rebuild {
+                    layer_project(&mut store, &LayerParams::default(), job)?
+                } else {
+                    update_project_layers(&mut store, job)?
+                };
+                let mut said = format!(
+                    "{embedded}. Layers {} in {:.1} s (layer run {run_id}, {} layers)",
+                    if rebuild { "rebuilt" } else { "updated" },
+                    run.seconds,
+                    run.layers.len()
+                );
+                if let Some(from) = store.layer_run_before(run_id)? {
+                    for line in layer_changes(&store, from, run_id)?.describe() {
+                        said.push_str(&format!("; {line}"));
+                    }
+                }
+                Ok(JobOutcome::Said(said))
+            },
+        )
     }
 
     /// Makes a new layer run of the project at `project` on the thread `strata-layer-run`.
@@ -327,6 +353,53 @@ pub fn user_lists(
     })
 }
 
+/// How many recent layer runs the Quality view shows the sizes of.
+const RECENT_RUNS: usize = 6;
+
+/// What [`embed_items`] did.
+enum Embedded {
+    /// Embedded, in a sentence.
+    Done(String),
+    /// Nothing embedded: the model does not read the catalogue's language.
+    UnknownLanguage(Box<JobOutcome>),
+}
+
+/// Embeds every item of `store` with `model` (items already embedded by that model come from
+/// the cache). Unless `anyway`, a model that does not read the catalogue's language embeds
+/// nothing and says so first.
+fn embed_items(
+    store: &mut Store,
+    model: &ModelChoice,
+    anyway: bool,
+    job: &JobContext,
+) -> Result<Embedded, StepError> {
+    let texts: Vec<String> = store.items()?.iter().map(item_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let choice = choose_embedder(&model.request(), &refs)?;
+    for warning in &choice.warnings {
+        if let EmbedWarning::UnknownTokens { share, model } = warning
+            && !anyway
+        {
+            return Ok(Embedded::UnknownLanguage(Box::new(
+                JobOutcome::UnknownLanguage {
+                    share: *share,
+                    model: model.clone(),
+                },
+            )));
+        }
+    }
+    let summary = embed_project(store, choice.embedder.as_embedder(), 32, job)?;
+    let fallback = if summary.fallback {
+        " (the LSA fallback: no sentence-transformer was found)"
+    } else {
+        ""
+    };
+    Ok(Embedded::Done(format!(
+        "Embedded {} items with {}{fallback}: {} new, {} from the cache, {:.1} s",
+        summary.items, summary.model_name, summary.embedded, summary.from_cache, summary.seconds
+    )))
+}
+
 /// Reads the latest layer run and evaluation on the thread `strata-quality-load`.
 pub fn read_quality(
     ctx: &egui::Context,
@@ -342,7 +415,17 @@ pub fn read_quality(
                 return Ok(None);
             };
             let evaluation = crate::recommend::latest_evaluation(&store)?;
-            Ok::<_, StoreError>(Some(Arc::new(QualityData { run, evaluation })))
+            let changes = match store.layer_run_before(run.run_id)? {
+                Some(before) => Some(layer_changes(&store, before, run.run_id)?),
+                None => None,
+            };
+            let recent = store.recent_layer_runs(RECENT_RUNS)?;
+            Ok::<_, StepError>(Some(Arc::new(QualityData {
+                run,
+                evaluation,
+                changes,
+                recent,
+            })))
         },
     )
 }

@@ -219,7 +219,10 @@ impl MapPanel {
                 let mut visible = !*hidden;
                 ui.horizontal(|ui| {
                     swatch_ui(ui, layer.colour);
-                    ui.checkbox(&mut visible, format!("{} ({})", layer.name, layer.size));
+                    ui.checkbox(
+                        &mut visible,
+                        format!("{}. {} ({})", layer.number, layer.name, layer.size),
+                    );
                 });
                 *hidden = !visible;
                 if !layer.sublayers.is_empty() {
@@ -364,7 +367,7 @@ fn item_tooltip_ui(ui: &mut egui::Ui, data: &MapData, item: u32) {
         usize::from(data.points.sublayer[i]),
     );
     if let Some(layer) = data.legend.get(l) {
-        ui.label(format!("Layer {}: {}", l + 1, layer.name));
+        ui.label(format!("Layer {}: {}", layer.number, layer.name));
         if let Some(sub) = layer.sublayers.get(s) {
             ui.label(format!("Sub-layer {}: {}", s + 1, sub.name));
         }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use super::command::{Command, ExportWhat};
 use super::jobs::RunningJob;
+use super::project_panel::thousands;
 use super::settings::{ModelChoice, Settings};
 use super::widgets::job_progress_ui;
 use crate::embed::MULTILINGUAL_MODEL;
@@ -20,6 +21,9 @@ pub struct PipelinePanel {
     pub last: Option<Result<String, String>>,
     /// Embedding stopped before any work: the model does not read the catalogue's language.
     pub unknown_language: Option<UnknownLanguage>,
+    /// Items imported since the latest layer run, which an update of the layers would place
+    /// (set after an import into a layered project, cleared by the next layer run).
+    pub update_offer: Option<u64>,
     /// The automatic memory budget, read once.
     automatic_budget: Option<MemoryBudget>,
 }
@@ -111,9 +115,20 @@ impl PipelinePanel {
             }
             let layers = ui
                 .add_enabled(ready, egui::Button::new("2. Make layers"))
+                .on_hover_text(
+                    "Split the catalogue into layers from scratch; layers that match the last \
+                     run's keep their numbers and colours",
+                )
                 .on_disabled_hover_text(why_not);
             if layers.clicked() {
                 commands.push(Command::StartLayers);
+            }
+            let update = ui
+                .add_enabled(ready, egui::Button::new("Update layers"))
+                .on_hover_text(UPDATE_HELP)
+                .on_disabled_hover_text(why_not);
+            if update.clicked() {
+                commands.push(Command::UpdateLayers { rebuild: false });
             }
             let evaluate = ui
                 .add_enabled(ready, egui::Button::new("3. Evaluate"))
@@ -126,6 +141,9 @@ impl PipelinePanel {
                 commands.push(Command::StartEvaluate);
             }
         });
+        if let Some(new_items) = self.update_offer {
+            update_offer_ui(ui, new_items, ready, commands);
+        }
         if let Some(job) = job.filter(|j| j.kind.is_pipeline()) {
             ui.weak(job.task.title());
             job_progress_ui(ui, &job.task, commands);
@@ -178,6 +196,39 @@ impl PipelinePanel {
             }
         });
     }
+}
+
+const UPDATE_HELP: &str = "Place the items imported since the last layer run in their nearest \
+    layers and sub-layers (embedding them first); every layer keeps its number, name and colour, \
+    and a layer that grew or drifted a lot has its sub-layers fitted again";
+
+/// New items came into a layered project: updating the layers is the suggested next step,
+/// rebuilding the alternative.
+fn update_offer_ui(ui: &mut egui::Ui, new_items: u64, ready: bool, commands: &mut Vec<Command>) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(format!(
+            "{} new item(s) are not in the layers yet. Updating keeps every layer (number, \
+             name, colour) and places the new items; rebuilding starts again from scratch.",
+            thousands(new_items)
+        ));
+        ui.horizontal_wrapped(|ui| {
+            let update = ui
+                .add_enabled(ready, egui::Button::new("Update the layers now"))
+                .on_hover_text(UPDATE_HELP);
+            if update.clicked() {
+                commands.push(Command::UpdateLayers { rebuild: false });
+            }
+            let rebuild = ui
+                .add_enabled(ready, egui::Button::new("Rebuild from scratch"))
+                .on_hover_text(
+                    "Embed the new items and split the whole catalogue again; layers that \
+                     match the last run's keep their numbers and colours",
+                );
+            if rebuild.clicked() {
+                commands.push(Command::UpdateLayers { rebuild: true });
+            }
+        });
+    });
 }
 
 /// The model does not read the catalogue's language: say so, and offer the multilingual

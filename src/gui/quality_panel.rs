@@ -1,10 +1,12 @@
 //! Quality: how good the layers are (silhouette by k with the chosen k, each layer's
-//! silhouette and size, Davies–Bouldin, Calinski–Harabasz, stability) and how good the
+//! silhouette and size, Davies–Bouldin, Calinski–Harabasz, stability), what the latest run
+//! changed since the one before and the layers' sizes across the recent runs, and how good the
 //! recommendations are against the baselines (the latest evaluation).
 
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points, VLine};
 
 use super::project_panel::thousands;
+use crate::layers::LayerChanges;
 use crate::map::layer_colour;
 use crate::recommend::StoredEvaluation;
 use crate::store::{StoredLayerRun, display_name};
@@ -13,6 +15,10 @@ use crate::store::{StoredLayerRun, display_name};
 pub struct QualityData {
     pub run: StoredLayerRun,
     pub evaluation: Option<StoredEvaluation>,
+    /// What changed since the run stored before the latest (`None` for a first run).
+    pub changes: Option<LayerChanges>,
+    /// The recent runs, oldest first, the latest last: their layers' sizes side by side.
+    pub recent: Vec<StoredLayerRun>,
 }
 
 #[derive(Default)]
@@ -30,6 +36,11 @@ impl QualityPanel {
             ui.columns(2, |columns| {
                 layer_table_ui(&mut columns[0], &data.run);
                 evaluation_ui(&mut columns[1], data.evaluation.as_ref(), data.run.run_id);
+            });
+            ui.add_space(8.0);
+            ui.columns(2, |columns| {
+                changes_ui(&mut columns[0], data.changes.as_ref());
+                sizes_across_runs_ui(&mut columns[1], &data.recent);
             });
         });
     }
@@ -126,11 +137,10 @@ fn layers_quality_ui(ui: &mut egui::Ui, stored: &StoredLayerRun) {
         let bars: Vec<Bar> = run
             .layers
             .iter()
-            .enumerate()
-            .map(|(l, layer)| {
-                Bar::new(l as f64 + 1.0, layer.silhouette.unwrap_or(0.0))
+            .map(|layer| {
+                Bar::new(layer.id as f64 + 1.0, layer.silhouette.unwrap_or(0.0))
                     .name(display_name(&layer.name))
-                    .fill(colour(l))
+                    .fill(colour(layer.id))
                     .width(0.7)
             })
             .collect();
@@ -158,8 +168,8 @@ fn layer_table_ui(ui: &mut egui::Ui, stored: &StoredLayerRun) {
                 ui.strong(title);
             }
             ui.end_row();
-            for (l, layer) in run.layers.iter().enumerate() {
-                ui.colored_label(colour(l), format!("● {}", l + 1));
+            for layer in &run.layers {
+                ui.colored_label(colour(layer.id), format!("● {}", layer.id + 1));
                 let subs: Vec<String> = layer
                     .sublayers
                     .iter()
@@ -182,6 +192,73 @@ fn layer_table_ui(ui: &mut egui::Ui, stored: &StoredLayerRun) {
                     layer.size as f64 * 100.0 / items.max(1) as f64
                 ));
                 ui.label(optional(layer.silhouette, 3));
+                ui.end_row();
+            }
+        });
+}
+
+/// What the latest run changed, in plain words (the lines `strata layer --diff` prints).
+fn changes_ui(ui: &mut egui::Ui, changes: Option<&LayerChanges>) {
+    let Some(changes) = changes else {
+        ui.strong("Changes since the last run");
+        ui.weak(
+            "This is the project's first layer run. After new orders or products are imported, \
+             \"Update layers\" places them and this says what changed.",
+        );
+        return;
+    };
+    ui.strong(format!("What changed since layer run {}", changes.from_run));
+    for line in changes.describe().iter().skip(1) {
+        ui.label(line);
+    }
+    if changes.born.is_empty()
+        && changes.gone.is_empty()
+        && changes.splits.is_empty()
+        && changes.merges.is_empty()
+    {
+        ui.weak("No layer was born, split, merged or lost.");
+    }
+}
+
+/// Each layer's size in the recent runs, by layer number (a number is a layer's identity from
+/// run to run).
+fn sizes_across_runs_ui(ui: &mut egui::Ui, recent: &[StoredLayerRun]) {
+    ui.strong("Layer sizes across runs");
+    if recent.len() < 2 {
+        ui.weak("One layer run so far.");
+        return;
+    }
+    let mut ids: Vec<usize> = recent
+        .iter()
+        .flat_map(|r| r.run.layers.iter().map(|l| l.id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    egui::Grid::new("layer_sizes_across_runs")
+        .num_columns(recent.len() + 1)
+        .striped(true)
+        .spacing([16.0, 4.0])
+        .show(ui, |ui| {
+            ui.strong("layer");
+            for run in recent {
+                ui.strong(format!("run {}", run.run_id));
+            }
+            ui.end_row();
+            for id in ids {
+                let name = recent
+                    .iter()
+                    .rev()
+                    .find_map(|r| r.run.layers.iter().find(|l| l.id == id))
+                    .map(|l| display_name(&l.name))
+                    .unwrap_or_default();
+                ui.colored_label(colour(id), format!("● {}", id + 1))
+                    .on_hover_text(name);
+                for run in recent {
+                    match run.run.layers.iter().find(|l| l.id == id) {
+                        Some(layer) => ui.label(thousands(layer.size as u64)),
+                        None => ui.weak("–"),
+                    };
+                }
                 ui.end_row();
             }
         });

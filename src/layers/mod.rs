@@ -9,11 +9,14 @@
 //! rising with k, and the user should see that rather than trust one number. Everything is
 //! seeded: the same vectors and parameters give the same layers.
 
+mod changes;
+mod identity;
 mod kmeans;
 mod names;
 mod pca;
 mod project;
 mod quality;
+mod update;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -22,11 +25,18 @@ use rayon::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
+pub use changes::{LayerChange, LayerChanges, RunItems, SPLIT_SHARE};
+pub use identity::{
+    MATCH_SIMILARITY, NAME_KEPT_SHARE, carry_identities, cosine, keeps_name, match_centroids,
+};
 pub use kmeans::{KMeansFit, best_of, kmeans, kmeans_from, kmeans_to, refine, restart_seed};
 pub use names::cluster_names;
 pub use pca::{Projection, project_2d};
-pub use project::{ProjectLayerError, layer_project, project_vectors};
+pub use project::{
+    ProjectLayerError, layer_changes, layer_project, project_vectors, update_project_layers,
+};
 pub use quality::{SampleDistances, adjusted_rand_index, sample_indices};
+pub use update::{PreviousRun, RESPLIT_DRIFT, RESPLIT_GROWTH, current_centroids, update_layers};
 
 use crate::pipeline::{Cancelled, JobContext};
 
@@ -137,6 +147,11 @@ pub struct Sublayer {
 /// One layer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Layer {
+    /// The layer's number (from 0; shown from 1) and its colour's key, carried from run to
+    /// run for as long as the layer is matched (see [`carry_identities`]). Runs stored
+    /// before issue 16 have none: [`LayerRun::ensure_ids`] numbers them by position.
+    #[serde(default)]
+    pub id: usize,
     pub name: Vec<String>,
     pub size: usize,
     /// Mean silhouette of its sampled items.
@@ -146,6 +161,10 @@ pub struct Layer {
     pub sublayers: Vec<Sublayer>,
     /// Silhouette by number of sub-layers, when they were chosen automatically.
     pub sub_curve: Vec<(usize, f64)>,
+    /// How many items the layer had when its sub-layers were fitted (0 in runs stored before
+    /// issue 16); an update fits them again past [`RESPLIT_GROWTH`].
+    #[serde(default)]
+    pub split_at: usize,
 }
 
 /// The result of one layering run.
@@ -166,6 +185,9 @@ pub struct LayerRun {
     /// Said to the user about this run (e.g. why there is only one layer).
     pub notes: Vec<String>,
     pub seconds: f64,
+    /// The run this one updated ([`update_layers`]); `None` for a run built from scratch.
+    #[serde(default)]
+    pub updated_from: Option<i64>,
 }
 
 /// A layer run as reports show it (`strata layer --json`): everything but the per-item
@@ -185,6 +207,8 @@ pub struct LayerRunSummary<'a> {
 /// A layer as reports show it: no centroid.
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerSummary<'a> {
+    /// The layer's number as users see it (its id + 1).
+    pub number: usize,
     pub name: &'a [String],
     pub size: usize,
     pub silhouette: Option<f64>,
@@ -193,6 +217,24 @@ pub struct LayerSummary<'a> {
 }
 
 impl LayerRun {
+    /// Numbers the layers by position when their ids are not distinct (runs stored before
+    /// layers had ids).
+    pub fn ensure_ids(&mut self) {
+        let mut ids: Vec<usize> = self.layers.iter().map(|l| l.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() != self.layers.len() {
+            for (position, layer) in self.layers.iter_mut().enumerate() {
+                layer.id = position;
+            }
+        }
+    }
+
+    /// The position of the layer with id `id`, if the run has it.
+    pub fn position_of(&self, id: usize) -> Option<usize> {
+        self.layers.iter().position(|l| l.id == id)
+    }
+
     /// This run, stored as `run_id`, as reports show it.
     pub fn summary(&self, run_id: i64) -> LayerRunSummary<'_> {
         LayerRunSummary {
@@ -204,6 +246,7 @@ impl LayerRun {
                 .layers
                 .iter()
                 .map(|l| LayerSummary {
+                    number: l.id + 1,
                     name: &l.name,
                     size: l.size,
                     silhouette: l.silhouette,
@@ -536,6 +579,7 @@ pub fn build_layers(
     }
     let layers = (0..k)
         .map(|layer| Layer {
+            id: layer,
             name: layer_names[layer].clone(),
             size: sizes[layer],
             silhouette: by_layer[layer],
@@ -548,6 +592,7 @@ pub fn build_layers(
                 })
                 .collect(),
             sub_curve: sub_curves[layer].clone(),
+            split_at: sizes[layer],
         })
         .collect();
     let quality = Quality {
@@ -568,5 +613,6 @@ pub fn build_layers(
         quality,
         notes,
         seconds: started.elapsed().as_secs_f64(),
+        updated_from: None,
     })
 }

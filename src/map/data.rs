@@ -8,6 +8,8 @@ use crate::store::{ItemLayerRow, Store, StoreError, display_name};
 /// A layer's line in the legend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LegendLayer {
+    /// The layer's number as users see it (its id + 1); its colour follows the id.
+    pub number: usize,
     pub name: String,
     pub size: usize,
     pub colour: [u8; 4],
@@ -44,16 +46,16 @@ impl MapData {
         let Some(run) = store.latest_layer_run()? else {
             return Ok(None);
         };
-        let rows = store.item_layer_rows(run.run_id)?;
+        let rows = store.item_layer_rows(&run)?;
         let legend = run
             .run
             .layers
             .iter()
-            .enumerate()
-            .map(|(l, layer)| LegendLayer {
+            .map(|layer| LegendLayer {
+                number: layer.id + 1,
                 name: display_name(&layer.name),
                 size: layer.size,
-                colour: layer_colour(l),
+                colour: layer_colour(layer.id),
                 sublayers: layer
                     .sublayers
                     .iter()
@@ -61,7 +63,7 @@ impl MapData {
                     .map(|(s, sub)| LegendSublayer {
                         name: display_name(&sub.name),
                         size: sub.size,
-                        colour: sublayer_colour(l, s, layer.sublayers.len()),
+                        colour: sublayer_colour(layer.id, s, layer.sublayers.len()),
                     })
                     .collect(),
             })
@@ -73,12 +75,15 @@ impl MapData {
         )))
     }
 
-    /// A map of `rows` (layers and sub-layers numbered from 1, as stored).
+    /// A map of `rows`, whose layers are positions in `legend` and sub-layers numbered from 1.
     pub fn new(rows: &[ItemLayerRow], legend: Vec<LegendLayer>, explained: [f64; 2]) -> Self {
         let index = |v: i64| u16::try_from((v - 1).max(0)).unwrap_or(u16::MAX);
         let points = MapPoints {
             xy: rows.iter().map(|r| [r.x as f32, r.y as f32]).collect(),
-            layer: rows.iter().map(|r| index(r.layer)).collect(),
+            layer: rows
+                .iter()
+                .map(|r| u16::try_from(r.layer_index).unwrap_or(u16::MAX))
+                .collect(),
             sublayer: rows.iter().map(|r| index(r.sublayer)).collect(),
         };
         let grid = GridIndex::new(&points.xy);

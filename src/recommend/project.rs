@@ -113,6 +113,8 @@ pub struct ProjectRecommender {
     pub items: Vec<ItemRow>,
     /// Display names of the latest run's layers.
     pub layer_names: Vec<String>,
+    /// The number users see for each of the run's layers (its id + 1, carried across runs).
+    pub layer_numbers: Vec<usize>,
     /// The settings its lists use ([`project_params`]).
     pub params: RecommendParams,
     /// The project file, for errors.
@@ -170,6 +172,7 @@ struct ProjectData {
     interactions: Interactions,
     items: Vec<ItemRow>,
     layer_names: Vec<String>,
+    layer_numbers: Vec<usize>,
     vectors: Vec<f32>,
     dim: usize,
     item_layer: Vec<usize>,
@@ -183,7 +186,7 @@ impl ProjectData {
         let run = store
             .latest_layer_run()?
             .ok_or_else(|| RecommendError::NoLayers { path: path.clone() })?;
-        let rows = store.item_layer_rows(run.run_id)?;
+        let rows = store.item_layer_rows(&run)?;
         let items = store.items()?;
         if rows.len() != items.len() {
             return Err(RecommendError::StaleLayers {
@@ -192,7 +195,7 @@ impl ProjectData {
                 layered: rows.len(),
             });
         }
-        let item_layer: Vec<usize> = rows.iter().map(|r| (r.layer - 1).max(0) as usize).collect();
+        let item_layer: Vec<usize> = rows.iter().map(|r| r.layer_index).collect();
         let item_sublayer: Vec<usize> = rows
             .iter()
             .map(|r| (r.sublayer - 1).max(0) as usize)
@@ -221,11 +224,13 @@ impl ProjectData {
             .iter()
             .map(|l| display_name(&l.name))
             .collect();
+        let layer_numbers = run.run.layers.iter().map(|l| l.id + 1).collect();
         Ok(Self {
             layer_run_id: run.run_id,
             interactions,
             items,
             layer_names,
+            layer_numbers,
             vectors,
             dim,
             item_layer,
@@ -340,6 +345,7 @@ impl ProjectRecommender {
             interactions: data.interactions,
             items: data.items,
             layer_names: data.layer_names,
+            layer_numbers: data.layer_numbers,
             params,
             path: store.path().display().to_string(),
         })
@@ -399,7 +405,7 @@ impl ProjectRecommender {
             let reason = r.reason.map(|i| &self.items[i as usize]);
             RecommendationRow {
                 user_id: user_id.clone(),
-                layer: r.layer + 1,
+                layer: self.layer_number(r.layer),
                 layer_name: self.layer_name(r.layer).to_owned(),
                 rank: rank + 1,
                 item_id: item.item_id.clone(),
@@ -414,7 +420,7 @@ impl ProjectRecommender {
             .iter()
             .zip(&lists.per_layer)
             .map(|(strength, recs)| LayerList {
-                layer: strength.layer + 1,
+                layer: self.layer_number(strength.layer),
                 layer_name: self.layer_name(strength.layer).to_owned(),
                 strength: strength.strength,
                 recommendations: recs.iter().enumerate().map(|(k, r)| row(k, r)).collect(),
@@ -440,9 +446,14 @@ impl ProjectRecommender {
             .map_or("?", |row| row.title.as_str())
     }
 
-    /// The display name of layer `layer` (numbered from 0).
+    /// The display name of layer `layer` (a position in the run, from 0).
     pub fn layer_name(&self, layer: usize) -> &str {
         self.layer_names.get(layer).map_or("?", String::as_str)
+    }
+
+    /// The number users see for layer `layer` (a position in the run, from 0).
+    pub fn layer_number(&self, layer: usize) -> usize {
+        self.layer_numbers.get(layer).copied().unwrap_or(layer + 1)
     }
 }
 

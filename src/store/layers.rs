@@ -11,7 +11,11 @@ use crate::layers::{Layer, LayerParams, LayerRun, Quality};
 pub struct ItemLayerRow {
     pub item_id: String,
     pub title: String,
+    /// The layer's number as users see it: its id + 1, carried from run to run.
     pub layer: i64,
+    /// The layer's position in the run's layers (from 0), for arrays indexed by layer.
+    #[serde(skip)]
+    pub layer_index: usize,
     pub layer_name: String,
     pub sublayer: i64,
     pub sublayer_name: String,
@@ -27,6 +31,14 @@ pub struct StoredLayerRun {
     pub model_id: String,
     pub created_at: i64,
     pub run: LayerRun,
+}
+
+/// Where a stored run put each item (see [`Store::run_placements`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Placements {
+    pub item_keys: Vec<i64>,
+    pub item_layer: Vec<usize>,
+    pub item_sublayer: Vec<usize>,
 }
 
 /// A name as stored and shown: its words joined.
@@ -53,6 +65,7 @@ struct StoredRunSummary<'a> {
     quality: &'a Quality,
     notes: &'a [String],
     seconds: f64,
+    updated_from: Option<i64>,
 }
 
 impl<'a> StoredRunSummary<'a> {
@@ -68,6 +81,7 @@ impl<'a> StoredRunSummary<'a> {
             quality: &run.quality,
             notes: &run.notes,
             seconds: run.seconds,
+            updated_from: run.updated_from,
         }
     }
 }
@@ -192,18 +206,98 @@ impl Store {
 
     /// The newest layer run, if any.
     pub fn latest_layer_run(&self) -> Result<Option<StoredLayerRun>, StoreError> {
-        let row: Option<(i64, String, String, i64)> = self
-            .conn
+        self.stored_layer_run(
+            "SELECT run_id, model_id, summary, created_at FROM layer_runs \
+             ORDER BY run_id DESC LIMIT 1",
+            None,
+        )
+    }
+
+    /// The newest layer run's id, if any, without reading the run.
+    pub fn latest_layer_run_id(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("SELECT max(run_id) FROM layer_runs", [], |row| row.get(0))
+            .map_err(|e| self.sqlite_err(e))
+    }
+
+    /// How many items the newest layer run does not hold (imported since), or `None` when the
+    /// project has no layer run: what an update of the layers would place.
+    pub fn items_outside_latest_run(&self) -> Result<Option<u64>, StoreError> {
+        let Some(run_id) = self.latest_layer_run_id()? else {
+            return Ok(None);
+        };
+        self.conn
             .query_row(
-                "SELECT run_id, model_id, summary, created_at FROM layer_runs \
-                 ORDER BY run_id DESC LIMIT 1",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                "SELECT count(*) FROM items i WHERE NOT EXISTS \
+                   (SELECT 1 FROM item_layers l WHERE l.run_id = ?1 AND l.item_key = i.item_key)",
+                [run_id],
+                |row| row.get::<_, i64>(0),
             )
-            .optional()
+            .map(|count| Some(count.unsigned_abs()))
+            .map_err(|e| self.sqlite_err(e))
+    }
+
+    /// The run stored just before run `run_id`, if any: what a report of `run_id`'s changes
+    /// compares with.
+    pub fn layer_run_before(&self, run_id: i64) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT max(run_id) FROM layer_runs WHERE run_id < ?1",
+                [run_id],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.sqlite_err(e))
+    }
+
+    /// The newest `count` layer runs, oldest first: what the Quality view's sizes across runs
+    /// show.
+    pub fn recent_layer_runs(&self, count: usize) -> Result<Vec<StoredLayerRun>, StoreError> {
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT run_id FROM layer_runs ORDER BY run_id DESC LIMIT ?1")
+                .map_err(|e| self.sqlite_err(e))?;
+            stmt.query_map([count as i64], |row| row.get::<_, i64>(0))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
+                .map_err(|e| self.sqlite_err(e))?
+        };
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids.into_iter().rev() {
+            runs.extend(self.layer_run(id)?);
+        }
+        Ok(runs)
+    }
+
+    /// Layer run `run_id`, if the project has it.
+    pub fn layer_run(&self, run_id: i64) -> Result<Option<StoredLayerRun>, StoreError> {
+        self.stored_layer_run(
+            "SELECT run_id, model_id, summary, created_at FROM layer_runs WHERE run_id = ?1",
+            Some(run_id),
+        )
+    }
+
+    fn stored_layer_run(
+        &self,
+        sql: &str,
+        run_id: Option<i64>,
+    ) -> Result<Option<StoredLayerRun>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
             .map_err(|e| self.sqlite_err(e))?;
+        let read = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, String, String, i64)> {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        };
+        let row = match run_id {
+            Some(id) => stmt.query_row([id], read),
+            None => stmt.query_row([], read),
+        }
+        .optional()
+        .map_err(|e| self.sqlite_err(e))?;
         row.map(|(run_id, model_id, summary, created_at)| {
-            let run = serde_json::from_str(&summary).map_err(|e| self.corrupt("layer run", e))?;
+            let mut run: LayerRun =
+                serde_json::from_str(&summary).map_err(|e| self.corrupt("layer run", e))?;
+            run.ensure_ids();
             Ok(StoredLayerRun {
                 run_id,
                 model_id,
@@ -214,9 +308,58 @@ impl Store {
         .transpose()
     }
 
-    /// Every item's layer, sub-layer and map position in run `run_id`, in item order.
+    /// Every item of run `run` (stored as `run.run_id`): item keys ascending, each one's layer
+    /// and sub-layer as positions in `run.run.layers` and in the layer's sub-layers.
+    pub fn run_placements(&self, run: &StoredLayerRun) -> Result<Placements, StoreError> {
+        // Sub-layer ids are numbered after the layers, layer by layer (see save_layer_run).
+        let mut first_sub = Vec::with_capacity(run.run.layers.len());
+        let mut next = run.run.layers.len() as i64;
+        for layer in &run.run.layers {
+            first_sub.push(next);
+            next += layer.sublayers.len() as i64;
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT item_key, layer_id, sublayer_id FROM item_layers WHERE run_id = ?1 \
+                 ORDER BY item_key",
+            )
+            .map_err(|e| self.sqlite_err(e))?;
+        let rows: Vec<(i64, i64, i64)> = stmt
+            .query_map([run.run_id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sqlite_err(e))?;
+        let mut placements = Placements::default();
+        for (item_key, layer, sub) in rows {
+            let position = usize::try_from(layer)
+                .ok()
+                .filter(|&l| l < first_sub.len())
+                .ok_or_else(|| {
+                    self.corrupt(
+                        "layer run",
+                        format!(
+                            "item {item_key} is in layer {layer}, which run {} does not have",
+                            run.run_id
+                        ),
+                    )
+                })?;
+            placements.item_keys.push(item_key);
+            placements.item_layer.push(position);
+            placements
+                .item_sublayer
+                .push(usize::try_from(sub - first_sub[position]).unwrap_or(0));
+        }
+        Ok(placements)
+    }
+
+    /// Every item's layer, sub-layer and map position in run `run`, in item order.
     /// Layers and sub-layers are numbered from 1 here, as users count.
-    pub fn item_layer_rows(&self, run_id: i64) -> Result<Vec<ItemLayerRow>, StoreError> {
+    pub fn item_layer_rows(&self, run: &StoredLayerRun) -> Result<Vec<ItemLayerRow>, StoreError> {
+        let run_id = run.run_id;
+        let number =
+            |position: usize| run.run.layers.get(position).map_or(position, |l| l.id) as i64 + 1;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -232,10 +375,12 @@ impl Store {
             )
             .map_err(|e| self.sqlite_err(e))?;
         stmt.query_map([run_id], |row| {
+            let position = usize::try_from(row.get::<_, i64>(2)?).unwrap_or(0);
             Ok(ItemLayerRow {
                 item_id: row.get(0)?,
                 title: row.get(1)?,
-                layer: row.get::<_, i64>(2)? + 1,
+                layer: number(position),
+                layer_index: position,
                 layer_name: row.get(3)?,
                 sublayer: row.get::<_, i64>(4)? + 1,
                 sublayer_name: row.get(5)?,

@@ -14,7 +14,7 @@ mod write;
 
 pub use error::StoreError;
 pub use histories::{Event, EventRow, Histories, Interner, KeyPlan, NewEvent};
-pub use layers::{ItemLayerRow, StoredLayerRun, display_name};
+pub use layers::{ItemLayerRow, Placements, StoredLayerRun, display_name};
 pub use schema::{APPLICATION_ID, latest_version};
 pub use vectors::{EmbeddingInfo, TextHash};
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use strata::import::{
@@ -87,4 +88,47 @@ pub fn layered(store: &mut Store) {
     let lsa = LsaEmbedder::fit(&refs).unwrap();
     embed_project(store, &lsa, 64, &JobContext::silent()).unwrap();
     layer_project(store, &LayerParams::default(), &JobContext::silent()).unwrap();
+}
+
+/// Online Retail cut in two by invoice date: everything before `cutoff` (an ISO date, as the
+/// file writes its dates) and everything from it on, each with the header.
+pub fn split_online_retail(dir: &Path, cutoff: &str) -> (PathBuf, PathBuf) {
+    let mut slices = online_retail_slices(dir, &[cutoff]).into_iter();
+    (slices.next().unwrap(), slices.next().unwrap())
+}
+
+/// Online Retail cut by invoice date at `cutoffs` (ascending ISO dates): `slice-0.csv` holds
+/// everything before the first, `slice-i.csv` everything from cutoff i−1 to cutoff i, and the
+/// last everything from the last cutoff on; each with the header.
+pub fn online_retail_slices(dir: &Path, cutoffs: &[&str]) -> Vec<PathBuf> {
+    let file = std::fs::File::open(data("online_retail.csv.gz")).unwrap();
+    let mut lines = BufReader::new(flate2::read::GzDecoder::new(file)).lines();
+    let header = lines.next().unwrap().unwrap();
+    let date_column = header.split(',').position(|c| c == "InvoiceDate").unwrap();
+    let paths: Vec<PathBuf> = (0..=cutoffs.len())
+        .map(|i| dir.join(format!("slice-{i}.csv")))
+        .collect();
+    let mut outs: Vec<_> = paths
+        .iter()
+        .map(|p| {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(p).unwrap());
+            writeln!(out, "{header}").unwrap();
+            out
+        })
+        .collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(std::io::Cursor::new(Vec::new()));
+    for line in lines {
+        let line = line.unwrap();
+        // Descriptions may hold quoted commas: read the date with a CSV reader.
+        *reader.get_mut() = std::io::Cursor::new(line.clone().into_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        let slice = cutoffs.partition_point(|&c| c <= &record[date_column]);
+        writeln!(outs[slice], "{line}").unwrap();
+    }
+    for out in &mut outs {
+        out.flush().unwrap();
+    }
+    paths
 }
