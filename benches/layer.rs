@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo bench --bench layer`. Needs the model (`--model-dir` or `STRATA_MODEL_DIR`) and
 //! a Python with scikit-learn (`--python`, default `~/.cache/strata-peers/venv/bin/python`).
+//! Each set is then layered once more with the defaults of `strata layer` (10 runs per k, the
+//! parsimonious k, sub-layers chosen per layer), the time a user waits.
 //! Options: `--movielens DIR`, `--orders FILE`, `--peer FILE`, `--big N` (rows of the tiled set),
 //! `--sweep-rows N` (k is chosen on a sample of N rows above N; the default is the app's).
 
@@ -203,5 +205,27 @@ fn main() {
             }
             None => println!("  scikit-learn  not run (needs {python} with scikit-learn)"),
         }
+        // What a user's `strata layer` does: the defaults (10 runs per k, the smallest k
+        // within the tolerance, sub-layers chosen per layer).
+        let started = Instant::now();
+        let run = build_layers(
+            &vectors,
+            384,
+            &refs,
+            &LayerParams {
+                sweep_rows: params.sweep_rows,
+                ..LayerParams::default()
+            },
+            &JobContext::silent(),
+        )
+        .expect("layers");
+        println!(
+            "  strata, the defaults ({} runs per k, k {}..={}): {:.2} s, k {}",
+            run.params.restarts,
+            run.params.k_min,
+            run.curve.last().map_or(run.k, |c| c.0),
+            started.elapsed().as_secs_f64(),
+            run.k
+        );
     }
 }

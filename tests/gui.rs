@@ -349,6 +349,57 @@ fn selecting_a_user_shows_their_layers_recommendations_and_map_overlay() {
     step_until_contains(&mut harness, "history (3)");
 }
 
+/// Issue 16: the Users view keeps its fit in the project; after new orders are imported it
+/// offers to list only the users with new history.
+#[test]
+fn after_new_orders_the_users_view_lists_those_with_new_history_issue_16() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("shop.strata");
+    let mut store = strata::store::Store::open(&project).unwrap();
+    let kind = strata::import::ImportKind::Interactions;
+    common::import(
+        &mut store,
+        strata::import::ImportKind::Items,
+        data("shop_items.csv"),
+    )
+    .unwrap();
+    common::import(&mut store, kind, data("shop_interactions.csv")).unwrap();
+    common::layered(&mut store);
+    drop(store);
+    let open = || {
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(1100.0, 900.0))
+            .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
+        harness.run();
+        harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::U]);
+        step_until(&mut harness, "3 of 3 users");
+        harness
+    };
+    let harness = open();
+    // Every user is new to the first fit: nothing to narrow down.
+    assert!(
+        harness
+            .query_by_label_contains("with new history")
+            .is_none()
+    );
+    drop(harness);
+
+    let orders = dir.path().join("new_orders.csv");
+    std::fs::write(
+        &orders,
+        "customer_id,sku,date,qty\nu2,A101,2024-05-02 11:00,1\n",
+    )
+    .unwrap();
+    let mut store = strata::store::Store::open(&project).unwrap();
+    common::import(&mut store, kind, &orders).unwrap();
+    drop(store);
+    let mut harness = open();
+    harness.get_by_label("Only the 1 with new history").click();
+    step_until(&mut harness, "1 of 3 users");
+    harness.get_by_label("u2");
+    assert!(harness.query_by_label("u1").is_none());
+}
+
 /// Issue #6, the newcomer's path: Open demo builds the demo shop (import, embed, layers,
 /// evaluate) → the map → a user and their recommendations → export writes the file; the
 /// Quality view shows the layers' quality and the evaluation.
@@ -616,17 +667,7 @@ fn the_wizard_recognises_a_two_file_export_and_asks_for_its_other_half() {
 #[test]
 fn importing_into_a_layered_project_offers_an_update_and_reports_it_issue_16() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(data("planted_topics.csv")).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let rows: Vec<&str> = lines.collect();
-    let (first, second) = rows.split_at(48);
-    let write = |name: &str, rows: &[&str]| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
-        path
-    };
-    let (first, second) = (write("first.csv", first), write("second.csv", second));
+    let (first, second) = common::planted_topics_in_two(dir.path(), 48);
     let project = dir.path().join("living.strata");
     let mut store = strata::store::Store::open(&project).unwrap();
     common::import(&mut store, strata::import::ImportKind::Items, first).unwrap();

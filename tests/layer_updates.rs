@@ -1,7 +1,8 @@
 //! Issue 16: a living project. New orders and products update the layers instead of
 //! reshuffling them; a rebuild keeps the matched layers' numbers; a change report says what
-//! moved. Measured on the committed Online Retail file with the real model (`scripts/test`
-//! fetches it and sets STRATA_MODEL_DIR), and through the CLI with the LSA fallback.
+//! moved; the recommender's kept fit is extended after an import instead of refitted.
+//! Measured on the committed Online Retail file with the real model (`scripts/test` fetches it
+//! and sets STRATA_MODEL_DIR) or the LSA fallback, and through the CLI.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{data, import, split_online_retail};
+use common::{import, split_online_retail};
 use strata::embed::{BertSentenceEmbedder, embed_project, item_text};
 use strata::import::ImportKind;
 use strata::layers::{
@@ -199,17 +200,7 @@ fn ok(out: &std::process::Output) -> String {
 #[test]
 fn cli_update_and_diff_issue_16() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(data("planted_topics.csv")).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let rows: Vec<&str> = lines.collect();
-    let (first, second) = rows.split_at(48);
-    let write = |name: &str, rows: &[&str]| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
-        path
-    };
-    let (first, second) = (write("first.csv", first), write("second.csv", second));
+    let (first, second) = common::planted_topics_in_two(dir.path(), 48);
     let project = dir.path().join("p.strata");
     let p = project.to_str().unwrap();
 
@@ -289,4 +280,121 @@ fn cli_update_and_diff_issue_16() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no layer run 9"));
     let out = strata(&["layer", "--project", p, "--update", "--k", "5"]);
     assert_eq!(out.status.code(), Some(2), "clap refuses --update with --k");
+}
+
+/// Issue 16, "incremental after an import": a recommender fitted on Online Retail before its
+/// last day is kept in the project; the same data then uses it as it is (the same lists as the
+/// fit); after the last day's orders and a layer update it is extended to the new items, and the
+/// users whose histories changed are exactly the day's customers. A refit names the same users,
+/// and a damaged kept fit is refitted, never trusted.
+#[test]
+fn the_kept_fit_serves_the_same_data_and_extends_to_a_new_day_issue_16() {
+    use strata::recommend::{FitOrigin, KEPT_FIT_FORMAT, ProfileParams, ProjectRecommender};
+    let dir = tempfile::tempdir().unwrap();
+    let (before, day) = split_online_retail(dir.path(), "2011-12-09");
+    let mut store = Store::open(dir.path().join("shop.strata")).unwrap();
+    import(&mut store, ImportKind::Orders, &before).unwrap();
+    common::layered(&mut store);
+    let silent = JobContext::silent();
+    let load =
+        |store: &Store| ProjectRecommender::load(store, ProfileParams::default(), 5, &silent);
+
+    let fitted = load(&store).unwrap();
+    assert_eq!(fitted.origin, FitOrigin::Fitted);
+    assert_eq!(
+        fitted.changed_users.len(),
+        fitted.interactions.user_ids.len()
+    );
+    assert!(fitted.keep(&mut store).unwrap(), "the fit is kept");
+    let kept = load(&store).unwrap();
+    assert_eq!(kept.origin, FitOrigin::Kept);
+    assert!(kept.changed_users.is_empty());
+    assert!(
+        !kept.keep(&mut store).unwrap(),
+        "a kept fit is not written again"
+    );
+    let some: Vec<usize> = (0..fitted.interactions.user_ids.len())
+        .step_by(50)
+        .collect();
+    assert_eq!(
+        kept.for_users(&some),
+        fitted.for_users(&some),
+        "the same lists"
+    );
+    drop((fitted, kept));
+
+    // The day: its orders, their new items embedded, the layers updated. The users whose
+    // histories it changed, read from the project before and after.
+    let histories = |store: &Store| {
+        let mut by_user: std::collections::BTreeMap<String, Vec<(i64, Option<i64>)>> =
+            Default::default();
+        for (user, item, ts, _, _) in store.interaction_keys().unwrap() {
+            by_user.entry(user).or_default().push((item, ts));
+        }
+        by_user
+    };
+    let old_histories = histories(&store);
+    let items_before = store.items().unwrap().len();
+    import(&mut store, ImportKind::Orders, &day).unwrap();
+    common::lsa_embedded(&mut store);
+    update_project_layers(&mut store, &silent).unwrap();
+    let new_items = store.items().unwrap().len() - items_before;
+    assert!(new_items > 0, "the day brings a new product");
+    let customers: std::collections::BTreeSet<String> = histories(&store)
+        .into_iter()
+        .filter(|(user, history)| old_histories.get(user) != Some(history))
+        .map(|(user, _)| user)
+        .collect();
+    assert!(
+        customers.len() > 10,
+        "{} customers that day",
+        customers.len()
+    );
+
+    let updated =
+        ProjectRecommender::load_updated(&store, ProfileParams::default(), 5, &silent).unwrap();
+    assert_eq!(updated.origin, FitOrigin::Extended { new_items });
+    let changed: std::collections::BTreeSet<String> = updated
+        .changed_users
+        .iter()
+        .map(|&u| updated.interactions.user_ids[u].clone())
+        .collect();
+    assert_eq!(changed, customers, "the day's customers, and only they");
+    let lists = updated.for_users(&updated.changed_users);
+    assert_eq!(lists.len(), customers.len());
+    assert!(lists.iter().all(|l| !l.merged.is_empty()));
+    // The same from the command line: the day's customers' lists, as CSV.
+    let out = dir.path().join("day.csv");
+    let project = dir.path().join("shop.strata");
+    let said = strata(&[
+        "export",
+        "recommendations",
+        "--project",
+        project.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--changed",
+    ]);
+    ok(&said);
+    let stderr = String::from_utf8_lossy(&said.stderr);
+    assert!(
+        stderr.contains(&format!("{} user(s) with new history", customers.len()))
+            && stderr.contains(&format!("extended to {new_items} new item(s)")),
+        "{stderr}"
+    );
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let exported: std::collections::BTreeSet<String> =
+        reader.records().map(|r| r.unwrap()[0].to_owned()).collect();
+    assert_eq!(exported, customers);
+    // Without asking for an extension, the changed project is refitted.
+    let refit = load(&store).unwrap();
+    assert_eq!(refit.origin, FitOrigin::Fitted);
+    assert_eq!(refit.changed_users, updated.changed_users);
+    drop((updated, refit));
+
+    // A damaged kept fit is not read: the run refits.
+    store.keep_fit(KEPT_FIT_FORMAT, b"not a fit").unwrap();
+    let after_damage =
+        ProjectRecommender::load_updated(&store, ProfileParams::default(), 5, &silent).unwrap();
+    assert_eq!(after_damage.origin, FitOrigin::Fitted);
 }

@@ -210,8 +210,13 @@ pub struct ExportRecommendationsArgs {
     #[command(flatten)]
     pub export: ExportArgs,
     /// Only this user (default: every user).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "changed")]
     pub user: Option<String>,
+    /// Only the users whose histories changed since the recommender was last fitted in full
+    /// (after an import: the day's customers). Their lists come at once from the fit kept in
+    /// the project, extended to the new items, where the import added little.
+    #[arg(long)]
+    pub changed: bool,
     /// Recommendations per layer.
     #[arg(long, default_value_t = 5)]
     pub per_layer: usize,

@@ -7,11 +7,13 @@ use super::progress::with_progress;
 use super::{RecommendArgs, with_advice};
 
 pub fn run(args: RecommendArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.project.project)?;
+    let mut store = Store::open(&args.project.project)?;
     let recommender = with_progress(|job| {
         ProjectRecommender::load(&store, args.profile.profile(), args.per_layer, job)
     })
     .map_err(with_advice)?;
+    // A fit made now is kept, so the next run needs none.
+    recommender.keep(&mut store).map_err(with_advice)?;
     let lists = recommender.for_user(&args.user).map_err(with_advice)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&lists)?);

@@ -315,9 +315,10 @@ pub enum NoRecommender {
     Unavailable(String),
 }
 
-/// Loads the project's histories and fits its recommender with the settings evaluation chose,
-/// on the thread `strata-recommender`, with progress and cancel; or says why there is none
-/// yet (no layers, no histories), with the step that would make one.
+/// Loads the project's histories and fits its recommender with the settings evaluation chose
+/// (or extends the project's kept fit), on the thread `strata-recommender`, with progress and
+/// cancel; or says why there is none yet (no layers, no histories), with the step that would
+/// make one.
 pub fn read_users(
     ctx: &egui::Context,
     project: PathBuf,
@@ -328,9 +329,15 @@ pub fn read_users(
         "strata-recommender",
         "Fitting the recommender",
         move |job| {
+            // After an import that added little, the kept fit is extended rather than refitted
+            // (issue 16); a fit made now is kept for the next time.
             let fitted = Store::open(&project)
                 .map_err(StepError::from)
-                .and_then(|store| Ok(ProjectRecommender::load(&store, profile, 5, job)?));
+                .and_then(|mut store| {
+                    let recommender = ProjectRecommender::load_updated(&store, profile, 5, job)?;
+                    recommender.keep(&mut store)?;
+                    Ok(recommender)
+                });
             match fitted {
                 Ok(recommender) => Ok(Ok(Arc::new(recommender))),
                 Err(e) if e.is_cancelled() => Err(Cancelled),

@@ -19,10 +19,12 @@ pub struct UsersPanel {
     selected: Option<Selected>,
     /// The user whose lists are being worked out off the UI thread.
     pending: Option<usize>,
-    /// The users' ids in lower case, and the users the filter last matched: worked out when
-    /// the filter changes, not every frame (50,000 users took 11 ms a frame).
+    /// Only the users whose histories changed since the recommender's last full fit.
+    only_changed: bool,
+    /// The users' ids in lower case, and the users the filter (and `only_changed`) last
+    /// matched: worked out when they change, not every frame (50,000 users took 11 ms a frame).
     lower_ids: Vec<String>,
-    matching: Option<(String, Vec<usize>)>,
+    matching: Option<(String, bool, Vec<usize>)>,
 }
 
 /// A user's lists, by item index (for the map) and as rows (for the tables).
@@ -92,18 +94,39 @@ impl UsersPanel {
                         .desired_width(f32::INFINITY),
                 )
                 .labelled_by(label.id);
+                // After an import: the users with new history, whose lists changed (issue 16).
+                let changed = &recommender.changed_users;
+                if !changed.is_empty() && changed.len() < users.len() {
+                    ui.checkbox(
+                        &mut self.only_changed,
+                        format!("Only the {} with new history", changed.len()),
+                    )
+                    .on_hover_text(
+                        "Users whose histories changed since the recommender was last fitted \
+                         in full: after an import, the customers with new orders",
+                    );
+                } else {
+                    self.only_changed = false;
+                }
                 if self.lower_ids.len() != users.len() {
                     self.lower_ids = users.iter().map(|id| id.to_lowercase()).collect();
                     self.matching = None;
                 }
                 let filter = self.filter.trim().to_lowercase();
-                if self.matching.as_ref().is_none_or(|(f, _)| *f != filter) {
+                let only_changed = self.only_changed;
+                if self
+                    .matching
+                    .as_ref()
+                    .is_none_or(|(f, only, _)| *f != filter || *only != only_changed)
+                {
+                    // `changed_users` is in user order.
                     let matching = (0..users.len())
+                        .filter(|u| !only_changed || changed.binary_search(u).is_ok())
                         .filter(|&u| filter.is_empty() || self.lower_ids[u].contains(&filter))
                         .collect();
-                    self.matching = Some((filter, matching));
+                    self.matching = Some((filter, only_changed, matching));
                 }
-                let matching = self.matching.as_ref().map_or(&[][..], |(_, m)| m);
+                let matching = self.matching.as_ref().map_or(&[][..], |(_, _, m)| m);
                 ui.weak(format!("{} of {} users", matching.len(), users.len()));
                 let row_height = ui.text_style_height(&egui::TextStyle::Button) + 4.0;
                 egui::ScrollArea::vertical().auto_shrink(false).show_rows(

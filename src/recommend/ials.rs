@@ -240,6 +240,7 @@ impl<'a> Side<'a> {
 /// no refit, and the score x·h_i splits exactly over the history's items (x = A⁻¹ Σ_j h_j, so
 /// item j gives h_iᵀ A⁻¹ h_j): Strata's collaborative evidence can draw on it like an
 /// item–item model, reasons included.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct ItemFactors {
     n_items: usize,
     factors: usize,
@@ -274,6 +275,27 @@ impl Ials {
 impl ItemFactors {
     pub fn n_items(&self) -> usize {
         self.n_items
+    }
+
+    /// Whether the vectors are whole for `n_items` items.
+    pub fn is_consistent(&self, n_items: usize) -> bool {
+        self.n_items == n_items
+            && self.items.len() == n_items * self.factors
+            && self.unobserved_gramian.len() == self.factors * self.factors
+    }
+
+    /// Bytes the vectors hold.
+    pub fn bytes(&self) -> u64 {
+        (4 * (self.items.len() + self.unobserved_gramian.len())) as u64
+    }
+
+    /// The same vectors for a catalogue grown to `n_items` (not fewer): a new item's vector is
+    /// zero, so it neither gets nor gives iALS's evidence until the next fit, and the
+    /// unobserved Gramian (Σ h hᵀ) is unchanged.
+    pub fn extended(mut self, n_items: usize) -> Self {
+        self.n_items = n_items.max(self.n_items);
+        self.items.resize(self.n_items * self.factors, 0.0);
+        self
     }
 
     fn item(&self, i: usize) -> &[f32] {

@@ -15,6 +15,7 @@ use super::neighbours::Neighbours;
 use crate::linalg::{in_pool, rows_dot_rows, threads};
 
 /// An item–item model: row i says how much having item i speaks for each item.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum ItemModel {
     /// Every pair, row-major.
     Dense(DenseItemModel),
@@ -39,6 +40,7 @@ pub enum ItemModel {
 }
 
 /// An n × n item–item matrix, row-major.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct DenseItemModel {
     pub n_items: usize,
     /// n_items × n_items.
@@ -55,6 +57,66 @@ impl ItemModel {
             ItemModel::Sparse(m) => m.n_items,
             ItemModel::Layered { local, .. } => local.n_items(),
             ItemModel::WithFactors { factors, .. } => factors.n_items(),
+        }
+    }
+
+    /// Bytes the model holds (its weights; a little more once encoded).
+    pub fn bytes(&self) -> u64 {
+        match self {
+            ItemModel::Dense(m) => (4 * (m.weights.len() + m.column_factor.len())) as u64,
+            ItemModel::Sparse(m) => m.bytes(),
+            ItemModel::Layered { global, local, .. } => global.bytes() + local.bytes(),
+            ItemModel::WithFactors { items, factors, .. } => items.bytes() + factors.bytes(),
+        }
+    }
+
+    /// Whether the model is whole for `n_items` items: every array of the length its indices
+    /// need (a model decoded from a damaged file may not be).
+    pub fn is_consistent(&self, n_items: usize) -> bool {
+        match self {
+            ItemModel::Dense(m) => {
+                m.n_items == n_items
+                    && m.weights.len() == n_items * n_items
+                    && m.column_factor.len() == n_items
+            }
+            ItemModel::Sparse(m) => m.is_consistent(n_items),
+            ItemModel::Layered { global, local, .. } => {
+                global.is_consistent(n_items) && local.is_consistent(n_items)
+            }
+            ItemModel::WithFactors { items, factors, .. } => {
+                items.is_consistent(n_items) && factors.is_consistent(n_items)
+            }
+        }
+    }
+
+    /// The same model for a catalogue grown to `n_items` by items appended after the old ones
+    /// (not fewer): the new items neither get nor give collaborative weight until the next
+    /// fit; everything learnt about the old items is kept as it is.
+    #[must_use]
+    pub fn extended(self, n_items: usize) -> Self {
+        match self {
+            ItemModel::Dense(m) => ItemModel::Dense(m.extended(n_items)),
+            ItemModel::Sparse(m) => ItemModel::Sparse(m.extended(n_items)),
+            ItemModel::Layered {
+                global,
+                global_weight,
+                local,
+                local_weight,
+            } => ItemModel::Layered {
+                global: Box::new(global.extended(n_items)),
+                global_weight,
+                local: local.extended(n_items),
+                local_weight,
+            },
+            ItemModel::WithFactors {
+                items,
+                factors,
+                factors_weight,
+            } => ItemModel::WithFactors {
+                items: Box::new(items.extended(n_items)),
+                factors: factors.extended(n_items),
+                factors_weight,
+            },
         }
     }
 
@@ -170,6 +232,29 @@ impl DenseItemModel {
     pub fn row(&self, item: usize) -> &[f32] {
         &self.weights[item * self.n_items..(item + 1) * self.n_items]
     }
+
+    /// The same weights with zero rows and columns for the items from `self.n_items` to
+    /// `n_items`.
+    fn extended(self, n_items: usize) -> Self {
+        let old = self.n_items;
+        if n_items <= old {
+            return self;
+        }
+        let mut weights = vec![0f32; n_items * n_items];
+        if old > 0 {
+            for (row, kept) in weights.chunks_mut(n_items).zip(self.weights.chunks(old)) {
+                row[..old].copy_from_slice(kept);
+            }
+        }
+        // Any positive factor: a new item's column is zero whatever it is.
+        let mut column_factor = self.column_factor;
+        column_factor.resize(n_items, 1.0);
+        Self {
+            n_items,
+            weights,
+            column_factor,
+        }
+    }
 }
 
 /// `out += Σ w · matrix[row]` over `(row, w)`: a user's collaborative evidence, the sum of
@@ -275,4 +360,42 @@ pub fn ease_matrix(gram: &[f32], n_items: usize, lambda: f64) -> Option<ItemMode
             weights: b,
             column_factor,
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recommend::neighbours::{Incidence, Similarity};
+
+    fn history(items: &[u32]) -> Vec<Event> {
+        items.iter().map(|&i| Event::bought(i)).collect()
+    }
+
+    /// Issue 16: a model extended to new items scores the old ones as before, and the new ones
+    /// neither get nor give collaborative weight.
+    #[test]
+    fn an_extended_model_keeps_the_old_weights_and_gives_new_items_none_issue_16() {
+        let histories = vec![history(&[0, 1]), history(&[1, 2]), history(&[0, 2, 3])];
+        let gram = item_gram(&binary_matrix(&histories, 4), histories.len(), 4);
+        let dense = ease_matrix(&gram, 4, 1.0).unwrap();
+        let sparse =
+            ItemModel::Sparse(Incidence::new(&histories, 4).neighbours(Similarity::Cosine, 2));
+        for model in [dense, sparse] {
+            let rows = [(0u32, 1.0f32), (2, 0.5)];
+            let mut before = vec![0f32; 4];
+            model.add_rows(&mut before, &rows, None);
+            let old_column = model.column_at(1, &rows, None);
+            let extended = model.extended(6);
+            assert_eq!(extended.n_items(), 6);
+            assert!(extended.is_consistent(6) && !extended.is_consistent(4));
+            let mut after = vec![0f32; 6];
+            extended.add_rows(&mut after, &rows, None);
+            assert_eq!(&after[..4], &before[..]);
+            assert_eq!(&after[4..], &[0.0, 0.0]);
+            assert_eq!(extended.column_at(1, &rows, None), old_column);
+            let with_new = [(0u32, 1.0f32), (5, 1.0)];
+            assert_eq!(extended.column_at(1, &with_new, None)[1], 0.0);
+            assert!(extended.column_at(4, &rows, None).iter().all(|&w| w == 0.0));
+        }
+    }
 }

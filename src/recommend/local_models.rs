@@ -25,6 +25,7 @@ pub const MAX_BLOCK_ITEMS: usize = 2_000;
 pub const LOCAL_MODELS_STAGE: &str = "layers' item models";
 
 /// One block: a group of items and its EASE weights (row-major over the group).
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Block {
     items: Vec<u32>,
     /// items.len() × items.len().
@@ -32,6 +33,7 @@ struct Block {
 }
 
 /// EASE per group of items: a block-diagonal item–item model.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct LocalModels {
     n_items: usize,
     /// Per item, its block and its place in it (`u32::MAX` for items without a block).
@@ -174,6 +176,40 @@ impl LocalModels {
 
     pub fn n_items(&self) -> usize {
         self.n_items
+    }
+
+    /// Whether the blocks are whole for `n_items` items.
+    pub fn is_consistent(&self, n_items: usize) -> bool {
+        let blocks_whole = self.blocks.iter().all(|b| {
+            b.weights.len() == b.items.len() * b.items.len()
+                && b.items.iter().all(|&i| (i as usize) < n_items)
+        });
+        let places_whole = self.at.iter().all(|&(b, p)| {
+            b == u32::MAX
+                || self
+                    .blocks
+                    .get(b as usize)
+                    .is_some_and(|block| (p as usize) < block.items.len())
+        });
+        self.n_items == n_items && self.at.len() == n_items && blocks_whole && places_whole
+    }
+
+    /// Bytes the blocks hold.
+    pub fn bytes(&self) -> u64 {
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| 4 * (b.items.len() + b.weights.len()))
+            .sum();
+        (8 * self.at.len() + blocks) as u64
+    }
+
+    /// The same blocks for a catalogue grown to `n_items` (not fewer): the new items are in
+    /// no block until the next fit.
+    pub fn extended(mut self, n_items: usize) -> Self {
+        self.n_items = n_items.max(self.n_items);
+        self.at.resize(self.n_items, (u32::MAX, u32::MAX));
+        self
     }
 
     /// weights[from][to]: 0 across blocks.

@@ -27,7 +27,7 @@ pub enum Similarity {
 
 /// Each item's neighbours, rows in compressed form (CSR): row i is
 /// `columns[offsets[i]..offsets[i + 1]]`, sorted by column, with its `weights`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Neighbours {
     pub n_items: usize,
     offsets: Vec<usize>,
@@ -36,6 +36,31 @@ pub struct Neighbours {
 }
 
 impl Neighbours {
+    /// Whether the rows are whole for `n_items` items.
+    pub fn is_consistent(&self, n_items: usize) -> bool {
+        self.n_items == n_items
+            && self.offsets.len() == n_items + 1
+            && self.offsets.first() == Some(&0)
+            && self.offsets.windows(2).all(|w| w[0] <= w[1])
+            && self.offsets.last() == Some(&self.columns.len())
+            && self.columns.len() == self.weights.len()
+            && self.columns.iter().all(|&c| (c as usize) < n_items)
+    }
+
+    /// Bytes the rows hold.
+    pub fn bytes(&self) -> u64 {
+        (8 * self.offsets.len() + 4 * self.columns.len() + 4 * self.weights.len()) as u64
+    }
+
+    /// The same rows for a catalogue grown to `n_items` (not fewer): the new items have no
+    /// neighbours until the next fit.
+    pub fn extended(mut self, n_items: usize) -> Self {
+        let end = self.offsets.last().copied().unwrap_or(0);
+        self.offsets.resize(n_items.max(self.n_items) + 1, end);
+        self.n_items = n_items.max(self.n_items);
+        self
+    }
+
     /// Row `item`: its neighbours and their weights, by column.
     pub fn row(&self, item: usize) -> (&[u32], &[f32]) {
         let range = self.offsets[item]..self.offsets[item + 1];

@@ -4,13 +4,17 @@
 use super::data::{Event, Interactions, RawInteraction, Weighting};
 use super::evaluate::{Catalogue, Evaluation, evaluate, factors_fit};
 use super::ials::IalsParams;
-use super::item_model::dense_bytes;
+use super::item_model::{ItemModel, dense_bytes};
+use super::kept_fit::{
+    FitInputs, FitSettings, FitState, KEEP_MAX_BYTES, KEPT_FIT_FORMAT, KeptFit, KeptFitRef,
+    KeptUse, changed_users, kept_use,
+};
 use super::model::{
     Blend, Model, ModelMix, ProfileParams, RecommendParams, Recommendation, UserRecommendations,
     fit_bytes,
 };
 use crate::layers::{ProjectLayerError, project_vectors};
-use crate::memory::OverBudget;
+use crate::memory::{MemoryBudget, OverBudget};
 use crate::pipeline::{Cancelled, JobContext, JobError, NextStep};
 use crate::store::{ItemRow, Store, StoreError, display_name};
 
@@ -67,6 +71,12 @@ pub enum RecommendError {
         #[source]
         source: OverBudget,
     },
+    #[error("{path}: the fitted recommender could not be encoded to keep: {source}")]
+    KeepFit {
+        path: String,
+        #[source]
+        source: postcard::Error,
+    },
     #[error(transparent)]
     Vectors(#[from] ProjectLayerError),
     #[error(transparent)]
@@ -99,6 +109,7 @@ impl JobError for RecommendError {
             }),
             RecommendError::Vectors(e) => e.next_step(),
             RecommendError::NoUser { .. }
+            | RecommendError::KeepFit { .. }
             | RecommendError::Store(_)
             | RecommendError::Cancelled(_) => None,
         }
@@ -117,8 +128,29 @@ pub struct ProjectRecommender {
     pub layer_numbers: Vec<usize>,
     /// The settings its lists use ([`project_params`]).
     pub params: RecommendParams,
+    /// Where its item models came from.
+    pub origin: FitOrigin,
+    /// Users (by index) whose histories changed since the project's kept fit was made: every
+    /// user when none was kept.
+    pub changed_users: Vec<usize>,
+    /// What its item models were made with and from, and the layer run, to keep them.
+    settings: FitSettings,
+    inputs: FitInputs,
+    layer_run_id: i64,
     /// The project file, for errors.
     path: String,
+}
+
+/// Where a [`ProjectRecommender`]'s item models came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FitOrigin {
+    /// Fitted by this run: [`ProjectRecommender::keep`] keeps it in the project.
+    Fitted,
+    /// The project's kept fit, made from exactly the current histories and catalogue.
+    Kept,
+    /// The project's kept fit, made before the latest import and extended to the catalogue's
+    /// `new_items` new items (collaborative weight for them comes with the next full fit).
+    Extended { new_items: usize },
 }
 
 /// One recommendation as every edge shows it: a row of the CSV export, an entry of
@@ -169,6 +201,7 @@ impl UserLists {
 /// Everything a project gives the recommender before any model is fitted.
 struct ProjectData {
     layer_run_id: i64,
+    item_keys: Vec<i64>,
     interactions: Interactions,
     items: Vec<ItemRow>,
     layer_names: Vec<String>,
@@ -227,6 +260,7 @@ impl ProjectData {
         let layer_numbers = run.run.layers.iter().map(|l| l.id + 1).collect();
         Ok(Self {
             layer_run_id: run.run_id,
+            item_keys: keys,
             interactions,
             items,
             layer_names,
@@ -250,13 +284,37 @@ impl ProjectData {
 
 impl ProjectRecommender {
     /// Loads the latest layer run, the vectors and all histories of `store`, and fits the
-    /// model with the settings `strata evaluate` chose (or the defaults); lists weigh
-    /// histories by `profile` and hold `per_layer` items per layer. Reports its stages to
-    /// `job` ([`READ_STAGE`], then the fit's) and stops between them when cancelled.
+    /// model with the settings `strata evaluate` chose (or the defaults), or takes the
+    /// project's kept fit where it was made from exactly the same data and settings; lists
+    /// weigh histories by `profile` and hold `per_layer` items per layer. Reports its stages
+    /// to `job` ([`READ_STAGE`], then the fit's) and stops between them when cancelled.
     pub fn load(
         store: &Store,
         profile: ProfileParams,
         per_layer: usize,
+        job: &JobContext,
+    ) -> Result<Self, RecommendError> {
+        Self::load_with(store, profile, per_layer, false, job)
+    }
+
+    /// As [`ProjectRecommender::load`], after an import: a kept fit the project has only
+    /// appended a little to since (`kept_fit`'s `EXTEND_MAX_SHARE`) is extended to the new
+    /// items instead of refitted, so the lists of [`ProjectRecommender::changed_users`] are
+    /// ready at once (issue 16).
+    pub fn load_updated(
+        store: &Store,
+        profile: ProfileParams,
+        per_layer: usize,
+        job: &JobContext,
+    ) -> Result<Self, RecommendError> {
+        Self::load_with(store, profile, per_layer, true, job)
+    }
+
+    fn load_with(
+        store: &Store,
+        profile: ProfileParams,
+        per_layer: usize,
+        extend: bool,
         job: &JobContext,
     ) -> Result<Self, RecommendError> {
         job.progress(READ_STAGE, 0, 1);
@@ -306,39 +364,64 @@ impl ProjectRecommender {
                 .iter()
                 .map(|h| (h.len() * size_of::<Event>()) as u64)
                 .sum::<u64>();
-        let what = format!(
-            "fitting the recommender of {} items and {} users",
-            data.item_layer.len(),
-            events.len()
-        );
-        let needed = held
-            + fit_bytes(
-                events,
-                mix,
-                ials.as_ref(),
-                &data.item_layer,
-                &data.item_sublayer,
-                &params.budget,
-            );
-        params
-            .budget
-            .check(what, needed)
-            .map_err(|source| RecommendError::OverBudget {
-                path: store.path().display().to_string(),
-                source,
-            })?;
-        let model = Model::fit(
+        let settings = FitSettings { lambda, mix, ials };
+        let inputs = FitInputs::of(
+            &data.item_keys,
+            &data.interactions.user_ids,
             &data.interactions.events,
-            lambda,
-            mix,
-            ials.as_ref(),
-            &params.budget,
-            data.vectors,
-            data.dim,
-            data.item_layer,
-            data.item_sublayer,
-            job,
-        )?
+        );
+        let current = FitState {
+            settings: &settings,
+            layer_run_id: data.layer_run_id,
+            inputs: &inputs,
+        };
+        let (kept_model, origin, changed) =
+            from_kept(store, &params.budget, held, current, events.len(), extend)?;
+        let model = match kept_model {
+            Some(item_model) => Model::with_item_model(
+                &data.interactions.events,
+                item_model,
+                data.vectors,
+                data.dim,
+                data.item_layer,
+                data.item_sublayer,
+            ),
+            None => {
+                let what = format!(
+                    "fitting the recommender of {} items and {} users",
+                    data.item_layer.len(),
+                    events.len()
+                );
+                let needed = held
+                    + fit_bytes(
+                        events,
+                        mix,
+                        ials.as_ref(),
+                        &data.item_layer,
+                        &data.item_sublayer,
+                        &params.budget,
+                    );
+                params
+                    .budget
+                    .check(what, needed)
+                    .map_err(|source| RecommendError::OverBudget {
+                        path: store.path().display().to_string(),
+                        source,
+                    })?;
+                Model::fit(
+                    &data.interactions.events,
+                    lambda,
+                    mix,
+                    ials.as_ref(),
+                    &params.budget,
+                    data.vectors,
+                    data.dim,
+                    data.item_layer,
+                    data.item_sublayer,
+                    job,
+                )?
+            }
+        }
         .with_trend(&data.interactions.events, trend_half_life_days);
         Ok(Self {
             model,
@@ -347,8 +430,35 @@ impl ProjectRecommender {
             layer_names: data.layer_names,
             layer_numbers: data.layer_numbers,
             params,
+            origin,
+            changed_users: changed,
+            settings,
+            inputs,
+            layer_run_id: data.layer_run_id,
             path: store.path().display().to_string(),
         })
+    }
+
+    /// Keeps this run's fit in the project for later runs ([`FitOrigin::Fitted`] ones only,
+    /// and not above `kept_fit`'s `KEEP_MAX_BYTES`); true when it was kept.
+    pub fn keep(&self, store: &mut Store) -> Result<bool, RecommendError> {
+        let model = self.model.item_model();
+        if self.origin != FitOrigin::Fitted || model.bytes() > KEEP_MAX_BYTES {
+            return Ok(false);
+        }
+        let encoded = KeptFitRef {
+            settings: &self.settings,
+            layer_run_id: self.layer_run_id,
+            inputs: &self.inputs,
+            model,
+        }
+        .encode()
+        .map_err(|source| RecommendError::KeepFit {
+            path: self.path.clone(),
+            source,
+        })?;
+        store.keep_fit(KEPT_FIT_FORMAT, &encoded)?;
+        Ok(true)
     }
 
     /// The index of the user `user_id`.
@@ -384,6 +494,20 @@ impl ProjectRecommender {
                 .map(|(u, lists)| self.rows(u, lists))
                 .collect(),
         })
+    }
+
+    /// The lists of `users` (indices) as rows, on all cores.
+    pub fn for_users(&self, users: &[usize]) -> Vec<UserLists> {
+        let histories: Vec<Vec<Event>> = users
+            .iter()
+            .filter_map(|&u| self.interactions.events.get(u).cloned())
+            .collect();
+        self.model
+            .recommend_all(&histories, &self.params)
+            .iter()
+            .zip(users)
+            .map(|(lists, &u)| self.rows(u, lists))
+            .collect()
     }
 
     /// Every user's lists (in user order), on all cores.
@@ -455,6 +579,56 @@ impl ProjectRecommender {
     pub fn layer_number(&self, layer: usize) -> usize {
         self.layer_numbers.get(layer).copied().unwrap_or(layer + 1)
     }
+}
+
+/// The project's kept fit where it may serve a run in state `current` (of `n_users` users),
+/// extended to the new items where it must be and `extend` allows, with where the run's model
+/// comes from and the users whose histories changed since the kept fit (all without one).
+fn from_kept(
+    store: &Store,
+    budget: &MemoryBudget,
+    held: u64,
+    current: FitState<'_>,
+    n_users: usize,
+    extend: bool,
+) -> Result<(Option<ItemModel>, FitOrigin, Vec<usize>), RecommendError> {
+    let Some(kept) = read_kept(store, budget, held)? else {
+        return Ok((None, FitOrigin::Fitted, (0..n_users).collect()));
+    };
+    let changed = changed_users(&kept.inputs, current.inputs);
+    let state = FitState {
+        settings: &kept.settings,
+        layer_run_id: kept.layer_run_id,
+        inputs: &kept.inputs,
+    };
+    Ok(match kept_use(state, current, &changed, extend) {
+        KeptUse::AsIs => (Some(kept.model), FitOrigin::Kept, changed),
+        KeptUse::Extended { n_items } => {
+            let new_items = n_items - kept.inputs.item_keys.len();
+            let model = kept.model.extended(n_items);
+            (Some(model), FitOrigin::Extended { new_items }, changed)
+        }
+        KeptUse::Refit => (None, FitOrigin::Fitted, changed),
+    })
+}
+
+/// The project's kept fit where it is of this build's format, fits `budget` beside the `held`
+/// bytes already loaded, and decodes to a consistent model; else `None` (the run refits).
+fn read_kept(
+    store: &Store,
+    budget: &MemoryBudget,
+    held: u64,
+) -> Result<Option<KeptFit>, RecommendError> {
+    let Some((format, bytes)) = store.kept_fit_size()? else {
+        return Ok(None);
+    };
+    // The encoded bytes and the model decoded from them are held at once.
+    if format != KEPT_FIT_FORMAT || !budget.fits(held + 2 * bytes) {
+        return Ok(None);
+    }
+    Ok(store
+        .kept_fit()?
+        .and_then(|row| KeptFit::decode(&row.model)))
 }
 
 /// Settings for a project's lists: the blend and free share `strata evaluate` chose (or the

@@ -6,6 +6,7 @@
 //! Every bulk write is one transaction: it lands whole or not at all.
 
 mod error;
+mod fits;
 mod histories;
 mod layers;
 mod schema;
@@ -13,6 +14,7 @@ mod vectors;
 mod write;
 
 pub use error::StoreError;
+pub use fits::KeptFitRow;
 pub use histories::{Event, EventRow, Histories, Interner, KeyPlan, NewEvent};
 pub use layers::{ItemLayerRow, Placements, StoredLayerRun, display_name};
 pub use schema::{APPLICATION_ID, latest_version};

@@ -102,6 +102,17 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, item_key)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // v5: the recommender's fitted item model, kept so that a later run needs no refit and an
+    // import only extends it (issue 16). One row, replaced whole; `model` is the encoded fit
+    // (`recommend::kept_fit`) and `format` its version: a fit of another format is not read.
+    r#"
+    CREATE TABLE recommender_fit (
+        fit_id    INTEGER PRIMARY KEY CHECK (fit_id = 1),
+        format    INTEGER NOT NULL,
+        fitted_at INTEGER NOT NULL,
+        model     BLOB NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes and reads.

@@ -79,15 +79,36 @@ pub fn dump(path: &Path) -> String {
     out
 }
 
-/// Embeds `store`'s items with the LSA fallback (no model needed) and makes a layer run.
-pub fn layered(store: &mut Store) {
+/// Embeds `store`'s items with the LSA fallback (no model needed), fitted on them all.
+pub fn lsa_embedded(store: &mut Store) {
     use strata::embed::{LsaEmbedder, embed_project, item_text};
-    use strata::layers::{LayerParams, layer_project};
     let texts: Vec<String> = store.items().unwrap().iter().map(item_text).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let lsa = LsaEmbedder::fit(&refs).unwrap();
     embed_project(store, &lsa, 64, &JobContext::silent()).unwrap();
+}
+
+/// Embeds `store`'s items with the LSA fallback (no model needed) and makes a layer run.
+pub fn layered(store: &mut Store) {
+    use strata::layers::{LayerParams, layer_project};
+    lsa_embedded(store);
     layer_project(store, &LayerParams::default(), &JobContext::silent()).unwrap();
+}
+
+/// The planted-topics catalogue cut in two after its first `rows` rows: `first.csv` and
+/// `second.csv` in `dir`, each with the header.
+pub fn planted_topics_in_two(dir: &Path, rows: usize) -> (PathBuf, PathBuf) {
+    let text = std::fs::read_to_string(data("planted_topics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let all: Vec<&str> = lines.collect();
+    let (first, second) = all.split_at(rows);
+    let write = |name: &str, rows: &[&str]| {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+        path
+    };
+    (write("first.csv", first), write("second.csv", second))
 }
 
 /// Online Retail cut in two by invoice date: everything before `cutoff` (an ISO date, as the

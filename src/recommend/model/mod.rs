@@ -73,14 +73,21 @@ pub struct Model {
 pub fn popularity(histories: &[Vec<Event>], n_items: usize, trend_half_life_days: f64) -> Vec<f32> {
     let now = histories.iter().flatten().map(|e| e.ts).max().unwrap_or(0);
     let mut users_per_item = vec![0f64; n_items];
-    let mut latest: HashMap<u32, i64> = HashMap::new();
-    for events in histories {
-        latest.clear();
+    // Per item, the latest time of the user being counted, and that user (so each user's
+    // items are counted once without a map); `touched` lists their items.
+    let mut latest = vec![(usize::MAX, i64::MIN); n_items];
+    let mut touched: Vec<u32> = Vec::new();
+    for (user, events) in histories.iter().enumerate() {
         for e in events {
-            let ts = latest.entry(e.item).or_insert(e.ts);
+            let (by, ts) = &mut latest[e.item as usize];
+            if *by != user {
+                (*by, *ts) = (user, e.ts);
+                touched.push(e.item);
+            }
             *ts = (*ts).max(e.ts);
         }
-        for (&item, &ts) in &latest {
+        for item in touched.drain(..) {
+            let ts = latest[item as usize].1;
             users_per_item[item as usize] += if trend_half_life_days > 0.0 {
                 let age_days = now.saturating_sub(ts) as f64 / SECONDS_PER_DAY;
                 0.5f64.powf(age_days / trend_half_life_days)
@@ -327,6 +334,11 @@ impl Model {
         {
             (*global_weight, *local_weight) = (mix.global, mix.local);
         }
+    }
+
+    /// The item–item model learnt from all histories.
+    pub(crate) fn item_model(&self) -> &ItemModel {
+        &self.item_item
     }
 
     pub fn item_layer(&self, item: u32) -> usize {
