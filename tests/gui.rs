@@ -11,6 +11,7 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use strata::gui::StrataApp;
+use strata::import::ImportKind;
 
 /// Steps the app until `done` holds, for up to `seconds`.
 fn step_while(
@@ -308,34 +309,40 @@ fn the_pipeline_embeds_and_layers_and_the_map_follows() {
     );
 }
 
+/// The small shop of `tests/data` (6 items, 3 users' histories), layered with LSA, in `dir`.
+fn small_shop(dir: &std::path::Path) -> std::path::PathBuf {
+    let project = dir.join("shop.strata");
+    let mut store = strata::store::Store::open(&project).unwrap();
+    common::import(&mut store, ImportKind::Items, data("shop_items.csv")).unwrap();
+    common::import(
+        &mut store,
+        ImportKind::Interactions,
+        data("shop_interactions.csv"),
+    )
+    .unwrap();
+    common::layered(&mut store);
+    project
+}
+
+/// The app on `project`, in its Users view with the recommender ready.
+fn users_view(project: &std::path::Path) -> Harness<'static, StrataApp> {
+    let project = project.to_path_buf();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1100.0, 900.0))
+        .build_eframe(move |cc| StrataApp::new(cc, Some(project)));
+    harness.run();
+    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::U]);
+    step_until(&mut harness, "3 of 3 users");
+    harness
+}
+
 /// Issue #6: the Users view lists users; selecting one shows their layers, the merged list and
 /// per-layer tables with reasons, and the map overlays their history and recommendations.
 #[test]
 fn selecting_a_user_shows_their_layers_recommendations_and_map_overlay() {
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("shop.strata");
-    let mut store = strata::store::Store::open(&project).unwrap();
-    common::import(
-        &mut store,
-        strata::import::ImportKind::Items,
-        data("shop_items.csv"),
-    )
-    .unwrap();
-    common::import(
-        &mut store,
-        strata::import::ImportKind::Interactions,
-        data("shop_interactions.csv"),
-    )
-    .unwrap();
-    common::layered(&mut store);
-    drop(store);
-
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1100.0, 900.0))
-        .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
-    harness.run();
-    harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::U]);
-    step_until(&mut harness, "3 of 3 users");
+    let project = small_shop(dir.path());
+    let mut harness = users_view(&project);
     harness.get_by_label("u1").click();
     step_until(&mut harness, "User u1");
     harness.get_by_label("Recommended (merged list)");
@@ -354,28 +361,8 @@ fn selecting_a_user_shows_their_layers_recommendations_and_map_overlay() {
 #[test]
 fn after_new_orders_the_users_view_lists_those_with_new_history_issue_16() {
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("shop.strata");
-    let mut store = strata::store::Store::open(&project).unwrap();
-    let kind = strata::import::ImportKind::Interactions;
-    common::import(
-        &mut store,
-        strata::import::ImportKind::Items,
-        data("shop_items.csv"),
-    )
-    .unwrap();
-    common::import(&mut store, kind, data("shop_interactions.csv")).unwrap();
-    common::layered(&mut store);
-    drop(store);
-    let open = || {
-        let mut harness = Harness::builder()
-            .with_size(egui::vec2(1100.0, 900.0))
-            .build_eframe(|cc| StrataApp::new(cc, Some(project.clone())));
-        harness.run();
-        harness.key_combination_modifiers(egui::Modifiers::COMMAND, &[egui::Key::U]);
-        step_until(&mut harness, "3 of 3 users");
-        harness
-    };
-    let harness = open();
+    let project = small_shop(dir.path());
+    let harness = users_view(&project);
     // Every user is new to the first fit: nothing to narrow down.
     assert!(
         harness
@@ -391,9 +378,9 @@ fn after_new_orders_the_users_view_lists_those_with_new_history_issue_16() {
     )
     .unwrap();
     let mut store = strata::store::Store::open(&project).unwrap();
-    common::import(&mut store, kind, &orders).unwrap();
+    common::import(&mut store, ImportKind::Interactions, &orders).unwrap();
     drop(store);
-    let mut harness = open();
+    let mut harness = users_view(&project);
     harness.get_by_label("Only the 1 with new history").click();
     step_until(&mut harness, "1 of 3 users");
     harness.get_by_label("u2");
