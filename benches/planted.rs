@@ -4,7 +4,9 @@
 //! and the adjusted Rand index against the families, then how many reach the ARI ≥ 0.9.
 //!
 //! Run: `cargo bench --bench planted` (the model from `--model-dir` or `STRATA_MODEL_DIR`).
-//! `--tolerance T` and `--restarts N` try other settings of the k rule.
+//! `--tolerance T` and `--restarts N` try other settings of the k rule; `--dump DIR` also writes
+//! each catalogue's vectors (`seed-N.f32`, little-endian, 384 per title) and families
+//! (`seed-N.families`, one per line) for trying other rules in Python.
 
 #[path = "common/planted_families.rs"]
 mod planted_families;
@@ -56,6 +58,17 @@ fn main() {
         let (titles, truth) = planted_families::planted_families(seed, families);
         let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
         let vectors = model.embed(&refs).expect("embed").concat();
+        if let Some(dir) = arg("--dump").map(PathBuf::from) {
+            std::fs::create_dir_all(&dir).expect("--dump DIR");
+            let bytes: Vec<u8> = vectors.iter().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(dir.join(format!("seed-{seed}.f32")), bytes).expect("dump");
+            let families: Vec<String> = truth.iter().map(usize::to_string).collect();
+            std::fs::write(
+                dir.join(format!("seed-{seed}.families")),
+                families.join("\n") + "\n",
+            )
+            .expect("dump");
+        }
         let run = build_layers(&vectors, model.dim(), &refs, &params, &JobContext::silent())
             .expect("layers");
         let ari = adjusted_rand_index(&truth, &run.item_layer);

@@ -330,12 +330,14 @@ pub fn read_users(
         "Fitting the recommender",
         move |job| {
             // After an import that added little, the kept fit is extended rather than refitted
-            // (issue 16); a fit made now is kept for the next time.
+            // (issue 16); a fit made now is kept for the next time. Keeping it only spares the
+            // next open a refit: where it cannot be written (another job holding the project),
+            // the lists still come.
             let fitted = Store::open(&project)
                 .map_err(StepError::from)
                 .and_then(|mut store| {
                     let recommender = ProjectRecommender::load_updated(&store, profile, 5, job)?;
-                    recommender.keep(&mut store)?;
+                    let _kept = recommender.keep(&mut store).is_ok();
                     Ok(recommender)
                 });
             match fitted {
