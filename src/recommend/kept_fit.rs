@@ -149,30 +149,32 @@ pub fn kept_use(
     changed: &[usize],
     extend: bool,
 ) -> KeptUse {
-    let (settings, kept_run, run) = (current.settings, kept.layer_run_id, current.layer_run_id);
-    let (kept_settings, kept, current) = (kept.settings, kept.inputs, current.inputs);
+    let (before, now) = (kept.inputs, current.inputs);
     // Items must only have been appended, and every user of the fit must still be there
     // (the item models would otherwise still hold what was taken away).
-    let current_users: std::collections::HashSet<&str> =
-        current.users.iter().map(|(u, _)| u.as_str()).collect();
-    let users_kept = kept
+    let users_now: std::collections::HashSet<&str> =
+        now.users.iter().map(|(u, _)| u.as_str()).collect();
+    let users_kept = before
         .users
         .iter()
-        .all(|(u, _)| current_users.contains(u.as_str()));
-    if kept_settings != settings || !current.item_keys.starts_with(&kept.item_keys) || !users_kept {
+        .all(|(u, _)| users_now.contains(u.as_str()));
+    if kept.settings != current.settings
+        || !now.item_keys.starts_with(&before.item_keys)
+        || !users_kept
+    {
         return KeptUse::Refit;
     }
-    let new_items = current.item_keys.len() - kept.item_keys.len();
-    if new_items == 0 && changed.is_empty() && kept_run == run {
+    let new_items = now.item_keys.len() - before.item_keys.len();
+    if new_items == 0 && changed.is_empty() && kept.layer_run_id == current.layer_run_id {
         return KeptUse::AsIs;
     }
     let share = |part: usize, whole: usize| part as f64 / whole.max(1) as f64;
     if extend
-        && share(new_items, kept.item_keys.len()) <= EXTEND_MAX_SHARE
-        && share(changed.len(), kept.users.len()) <= EXTEND_MAX_SHARE
+        && share(new_items, before.item_keys.len()) <= EXTEND_MAX_SHARE
+        && share(changed.len(), before.users.len()) <= EXTEND_MAX_SHARE
     {
         KeptUse::Extended {
-            n_items: current.item_keys.len(),
+            n_items: now.item_keys.len(),
         }
     } else {
         KeptUse::Refit
